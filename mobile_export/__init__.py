@@ -1,0 +1,1 @@
+"""From a TQCodec checkpoint to int8 streaming decoders on phones (ExecuTorch, Core ML, LiteRT)."""

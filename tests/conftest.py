@@ -1,0 +1,19 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+@pytest.fixture
+def tiny_model():
+    from tqcodec.configs import get_config
+    from tqcodec.model import TQCodec
+
+    torch.manual_seed(0)
+    return TQCodec(get_config("tiny")).eval()

@@ -1,0 +1,124 @@
+"""Checkpoint round trip and every bad-checkpoint error."""
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from tqcodec.checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
+from tqcodec.configs import get_config
+from tqcodec.model import TQCodec
+
+
+def test_round_trip(tmp_path, tiny_model):
+    path = tmp_path / "m.pt"
+    digest = save_checkpoint(path, tiny_model, step=7, extra={"note": "x"})
+    model, meta = load_checkpoint(path)
+    assert meta["step"] == 7 and meta["weights_sha256"] == digest and meta["config"] == "tiny"
+    for (k, a), (_, b) in zip(tiny_model.state_dict().items(), model.state_dict().items()):
+        assert torch.equal(a, b), k
+    x = torch.randn(1, 1, 640)
+    assert torch.equal(tiny_model.encode(x), model.encode(x))
+
+
+def test_half_round_trip_is_close(tmp_path, tiny_model):
+    path = tmp_path / "h.pt"
+    save_checkpoint(path, tiny_model, half=True)
+    model, meta = load_checkpoint(path)
+    assert meta["dtype"] == "float16"
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+def _rewrite(tmp_path, tiny_model, mutate):
+    path = tmp_path / "bad.pt"
+    save_checkpoint(path, tiny_model)
+    blob = torch.load(path, weights_only=True)
+    mutate(blob)
+    torch.save(blob, path)
+    return path
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(CheckpointError, match="no such checkpoint file"):
+        load_checkpoint(tmp_path / "nope.pt")
+
+
+def test_not_a_checkpoint(tmp_path):
+    p = tmp_path / "junk.pt"
+    p.write_bytes(b"not a zip at all")
+    with pytest.raises(CheckpointError, match="junk.pt: not a readable checkpoint"):
+        load_checkpoint(p)
+
+
+def test_wrong_format(tmp_path):
+    p = tmp_path / "other.pt"
+    torch.save({"hello": 1}, p)
+    with pytest.raises(CheckpointError, match="not a TQCodec checkpoint"):
+        load_checkpoint(p)
+
+
+def test_unknown_config(tmp_path, tiny_model):
+    p = _rewrite(tmp_path, tiny_model, lambda b: b["config"].update(name="tq999"))
+    with pytest.raises(CheckpointError, match="unknown config 'tq999'"):
+        load_checkpoint(p)
+
+
+def test_future_version(tmp_path, tiny_model):
+    p = _rewrite(tmp_path, tiny_model, lambda b: b.update(format_version=99))
+    with pytest.raises(CheckpointError, match="format version 99"):
+        load_checkpoint(p)
+
+
+def test_missing_and_unexpected_keys(tmp_path, tiny_model):
+    def mutate(b):
+        b["state_dict"].pop("quantizer.stages.0.projection.weight")
+        b["state_dict"]["bogus.weight"] = torch.zeros(1)
+        b.pop("weights_sha256")
+    p = _rewrite(tmp_path, tiny_model, mutate)
+    with pytest.raises(CheckpointError, match=r"missing keys \['quantizer.stages.0.projection.weight'\].*unexpected keys \['bogus.weight'\]"):
+        load_checkpoint(p)
+
+
+def test_shape_mismatch(tmp_path, tiny_model):
+    def mutate(b):
+        b["state_dict"]["quantizer.stages.0.projection.weight"] = torch.zeros(3, 3)
+        b.pop("weights_sha256")
+    p = _rewrite(tmp_path, tiny_model, mutate)
+    with pytest.raises(CheckpointError, match="shape mismatch.*projection.weight: file \\(3, 3\\)"):
+        load_checkpoint(p)
+
+
+def test_tampered_weights(tmp_path, tiny_model):
+    def mutate(b):
+        b["state_dict"]["quantizer.stages.0.projection.weight"] += 1
+    p = _rewrite(tmp_path, tiny_model, mutate)
+    with pytest.raises(CheckpointError, match="hash mismatch"):
+        load_checkpoint(p)
+
+
+def test_config_mismatch_between_models(tmp_path):
+    big = TQCodec(get_config("tiny-subband"))
+    path = tmp_path / "m.pt"
+    save_checkpoint(path, big)
+    blob = read_checkpoint(path)
+    blob["config"] = get_config("tiny").to_dict()
+    blob.pop("weights_sha256")
+    torch.save(blob, path)
+    with pytest.raises(CheckpointError, match="do not match config 'tiny'"):
+        load_checkpoint(path)
+
+
+def test_cli_init_and_errors(tmp_path):
+    out = tmp_path / "t.pt"
+    r = subprocess.run([sys.executable, "-m", "tqcodec.checkpoint", "init", "--config", "tiny", "--out", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert out.exists()
+    r = subprocess.run([sys.executable, "-m", "tqcodec.checkpoint", "show", str(tmp_path / "missing.pt")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "no such checkpoint file" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run([sys.executable, "-m", "tqcodec.checkpoint", "init", "--config", "zzz", "--out", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "unknown config 'zzz'" in r.stderr
+    # nothing half-written: no temp files left beside the output
+    assert [p.name for p in tmp_path.iterdir()] == ["t.pt"]

@@ -1,0 +1,1 @@
+"""Small streamable building blocks (causal convs, LSTM with skip, SEANet stacks)."""
