@@ -498,7 +498,11 @@ class StreamReader:
         """Add bytes; return the packets they completed (possibly none)."""
         if self._finished:
             raise TQCError("invalid_argument", "feed() after finish()", path=self.path)
-        self._buf += data
+        try:
+            self._buf += data
+        except TypeError:
+            raise TQCError("invalid_argument", f"feed() takes bytes, got {type(data).__name__}",
+                           path=self.path) from None
         return self._guarded(eof=False)
 
     def finish(self) -> list[Packet]:
