@@ -195,9 +195,10 @@ class StreamHeader:
 
     def to_dict(self) -> dict:
         """JSON-friendly form (fingerprint as lowercase hex), the schema of tests/vectors."""
-        d = dataclasses.asdict(self)
-        d["fingerprint"] = self.fingerprint.hex()
-        return {"version": FORMAT_VERSION, **d}
+        order = ("sample_rate", "hop_length", "codebook_size", "channels", "n_q", "bits",
+                 "frames_per_packet", "total_samples")  # the order of the fields on the wire
+        return {"version": FORMAT_VERSION, **{k: getattr(self, k) for k in order},
+                "fingerprint": self.fingerprint.hex()}
 
     @staticmethod
     def from_dict(d: dict) -> "StreamHeader":
@@ -342,7 +343,7 @@ def _check_codes(header: StreamHeader, codes, *, partial: bool) -> np.ndarray:
 
 def _frame_major(codes: np.ndarray) -> np.ndarray:
     """[channels, n_q, frames] -> [frames, channels * n_q]: the order codes take in a packet."""
-    return codes.transpose(2, 0, 1).reshape(codes.shape[2], -1)
+    return codes.transpose(2, 0, 1).reshape(codes.shape[2], codes.shape[0] * codes.shape[1])
 
 
 def _assemble(sequence: int, frames: int, payload: bytes) -> bytes:
@@ -485,6 +486,8 @@ class StreamReader:
         self._after_partial = False
         self._error: TQCError | None = None
         self._finished = False
+        # Only a reader that sees the stream from its header can check the total length.
+        self._whole_stream = header is None
         self.header: StreamHeader | None = None
         if header is not None:
             _check_fingerprint(header, expected_fingerprint, self.path, offset=None)
@@ -532,7 +535,7 @@ class StreamReader:
             del self._buf[: self._pos]
             self._base += self._pos
             self._pos = 0
-        if eof and self.strict:
+        if eof and self.strict and self._whole_stream:
             n = self.header.n_frames
             if n is not None and self.frames_read < n:
                 self._problem("truncated_stream", self._base + self._pos,
@@ -646,7 +649,7 @@ class StreamReader:
                           f"{h.codebook_size}, found {int(flat.max())} (packet dropped)", packet=seq)
             return
         n = h.n_frames
-        if self.strict and n is not None and self.frames_read + count > n:
+        if self.strict and self._whole_stream and n is not None and self.frames_read + count > n:
             self._problem("length_mismatch", offset, f"header declares {n} frames "
                           f"(total_samples={h.total_samples}), stream holds more", packet=seq)
         codes = flat.reshape(count, h.channels, h.n_q).transpose(1, 2, 0)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import struct
 import sys
 import zlib
@@ -49,8 +48,8 @@ VALID_SPECS = {
                           "n_q=4, 11-bit codes from a 1500-entry codebook, 7 frames per packet",
                           dict(channels=3, n_q=4, sample_rate=48_000, hop_length=120, codebook_size=1500,
                                bits=11, frames_per_packet=7, total_samples=23 * 120 - 5), 23, 6),
-    "single_frame": ("one sample of audio: one packet holding one frame",
-                     dict(channels=1, n_q=10, total_samples=1), 1, 7),
+    "single_frame": ("one sample of audio: one packet holding one frame (the worked example "
+                     "in docs/bitstream.md)", dict(channels=1, n_q=10, total_samples=1), 1, 7),
     "empty": ("zero samples: the header and no packet", dict(channels=2, n_q=10, total_samples=0), 0, 8),
     "bits1": ("1-bit codes from a 2-entry codebook, 5 frames per packet, live",
               dict(channels=1, n_q=3, bits=1, codebook_size=2, frames_per_packet=5), 13, 9),
@@ -65,12 +64,17 @@ VALID_SPECS = {
                           total_samples=40 * 64), 40, 12),
 }
 
+# Round numbers where a person checks the bits by hand (docs/bitstream.md).
+EXPLICIT_CODES = {"single_frame": [0, 1, 2, 3, 100, 256, 300, 400, 510, 511]}
+
 
 def make_valid(name: str):
     description, fields, frames, seed = VALID_SPECS[name]
     header = bs.StreamHeader(fingerprint=fingerprint(name), **fields)
     rng = np.random.default_rng(seed)
     codes = rng.integers(0, header.codebook_size, (header.channels, header.n_q, frames), dtype=np.int64)
+    if name in EXPLICIT_CODES:
+        codes[:] = np.array(EXPLICIT_CODES[name]).reshape(codes.shape)
     if frames:  # make sure the extremes are exercised
         codes[0, 0, 0] = 0
         codes[-1, -1, -1] = header.codebook_size - 1
@@ -274,11 +278,23 @@ def run_case(data: bytes, *, expected_fingerprint: bytes | None = None,
 # ------------------------------------------------------------------ output
 
 
+def _dumps(obj, indent: int = 0) -> str:
+    """Indented JSON in which lists and objects of plain values stay on one line."""
+    if isinstance(obj, list) and all(not isinstance(v, (list, dict)) for v in obj):
+        return json.dumps(obj, separators=(",", ":"))
+    if isinstance(obj, dict) and all(not isinstance(v, (list, dict)) for v in obj.values()) and len(obj) <= 4:
+        return json.dumps(obj, separators=(", ", ": "))
+    pad, inner = " " * indent, " " * (indent + 1)
+    if isinstance(obj, list):
+        return "[\n" + ",\n".join(inner + _dumps(v, indent + 1) for v in obj) + "\n" + pad + "]"
+    if isinstance(obj, dict):
+        items = (inner + json.dumps(k) + ": " + _dumps(v, indent + 1) for k, v in obj.items())
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    return json.dumps(obj)
+
+
 def to_json(doc) -> bytes:
-    """Indented JSON with each innermost list of numbers kept on one line."""
-    text = json.dumps(doc, indent=1)
-    text = re.sub(r"\[\s*([-0-9.e,\s]*?)\s*\]", lambda m: "[" + re.sub(r"\s+", "", m.group(1)) + "]", text)
-    return (text + "\n").encode()
+    return (_dumps(doc) + "\n").encode()
 
 
 def build() -> dict[str, bytes]:
