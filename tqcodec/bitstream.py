@@ -32,7 +32,7 @@ __all__ = [
     "KINDS", "FATAL_KINDS", "TQCError", "StreamHeader", "Packet", "Bitrate",
     "encode_header", "decode_header", "encode_packet", "encode_packets", "pack_codes", "unpack_codes",
     "write_stream", "read_stream", "decode_stream", "StreamReader", "iter_packets", "packet_offset",
-    "bitrate", "stream_bitrate", "weights_fingerprint",
+    "bitrate", "stream_bitrate", "weights_fingerprint", "packet_crc_seed",
 ]
 
 MAGIC = b"TQCS"
@@ -346,9 +346,21 @@ def _frame_major(codes: np.ndarray) -> np.ndarray:
     return codes.transpose(2, 0, 1).reshape(codes.shape[2], codes.shape[0] * codes.shape[1])
 
 
-def _assemble(sequence: int, frames: int, payload: bytes) -> bytes:
+def packet_crc_seed(header: StreamHeader) -> int:
+    """CRC-32 of the header's identity bytes (0..23 and 32..47: all but total_samples and CRC).
+
+    A packet's CRC-32 runs over these 40 bytes and then the packet, so a packet spliced in
+    from another stream (other model, other geometry) fails its CRC instead of being
+    decoded as this stream's codes.  total_samples is left out so that a recorded live
+    stream can be finalised by rewriting the header alone.
+    """
+    h = encode_header(header)
+    return zlib.crc32(h[:24] + h[32:48])
+
+
+def _assemble(seed: int, sequence: int, frames: int, payload: bytes) -> bytes:
     body = _PACKET.pack(SYNC, sequence % SEQUENCE_MODULUS, frames) + payload
-    return body + _CRC.pack(zlib.crc32(body))
+    return body + _CRC.pack(zlib.crc32(body, seed))
 
 
 def encode_packet(header: StreamHeader, sequence: int, codes) -> bytes:
@@ -357,7 +369,7 @@ def encode_packet(header: StreamHeader, sequence: int, codes) -> bytes:
     For live encoders; sequence numbers are taken modulo 2**16.
     """
     a = _check_codes(header, codes, partial=True)
-    return _assemble(sequence, a.shape[2], pack_codes(_frame_major(a), header.bits))
+    return _assemble(packet_crc_seed(header), sequence, a.shape[2], pack_codes(_frame_major(a), header.bits))
 
 
 def encode_packets(header: StreamHeader, codes, first_sequence: int = 0) -> bytes:
@@ -369,14 +381,15 @@ def encode_packets(header: StreamHeader, codes, first_sequence: int = 0) -> byte
     fpp = header.frames_per_packet
     rows = _frame_major(a)
     n_full = rows.shape[0] // fpp
+    seed = packet_crc_seed(header)
     out = []
     if n_full:
         per_packet = rows[: n_full * fpp].reshape(n_full, fpp * header.codes_per_frame)
         payloads = np.packbits(_bit_matrix(per_packet, header.bits), axis=1, bitorder="little")
-        out = [_assemble(first_sequence + i, fpp, payloads[i].tobytes()) for i in range(n_full)]
+        out = [_assemble(seed, first_sequence + i, fpp, payloads[i].tobytes()) for i in range(n_full)]
     if rows.shape[0] > n_full * fpp:
         tail = rows[n_full * fpp:]
-        out.append(_assemble(first_sequence + n_full, tail.shape[0], pack_codes(tail, header.bits)))
+        out.append(_assemble(seed, first_sequence + n_full, tail.shape[0], pack_codes(tail, header.bits)))
     return b"".join(out)
 
 
@@ -495,6 +508,7 @@ class StreamReader:
 
     def _set_header(self, header: StreamHeader) -> None:
         self.header = header
+        self._seed = packet_crc_seed(header)
         self._sizes = [0] + [header.packet_size(k) for k in range(1, header.frames_per_packet + 1)]
 
     def feed(self, data: bytes) -> list[Packet]:
@@ -539,8 +553,8 @@ class StreamReader:
             n = self.header.n_frames
             if n is not None and self.frames_read < n:
                 self._problem("truncated_stream", self._base + self._pos,
-                              f"stream ends after {self.frames_read} frames, header declares {n} "
-                              f"(total_samples={self.header.total_samples})")
+                              f"expected {n} frames (total_samples={self.header.total_samples}), "
+                              f"stream ends after {self.frames_read}")
 
     def _read_header(self, eof: bool) -> bool:
         try:
@@ -583,7 +597,7 @@ class StreamReader:
         if avail < size:
             return short, (seq, count, size)
         (stored,) = _CRC.unpack_from(buf, p + size - PACKET_CRC_SIZE)
-        actual = zlib.crc32(buf[p:p + size - PACKET_CRC_SIZE])
+        actual = zlib.crc32(buf[p:p + size - PACKET_CRC_SIZE], self._seed)
         if stored != actual:
             return _BAD_CRC, (seq, count, size, stored, actual)
         return _OK, (seq, count, size)
@@ -628,14 +642,15 @@ class StreamReader:
         h = self.header
         offset = self._base + p
         if self._after_partial and self.strict:
-            self._problem("bad_frame_count", offset, "only the last packet may hold fewer than "
-                          f"{h.frames_per_packet} frames, but another packet follows a partial one")
+            self._problem("bad_frame_count", offset, f"expected the previous packet to be full "
+                          f"({h.frames_per_packet} frames) since another follows it, found "
+                          f"{self._last_count} frames (only the last packet may be partial)")
         lost = 0
         if self._expected is not None and seq != self._expected:
             d = (seq - self._expected) % SEQUENCE_MODULUS
             if d >= _HALF_SEQUENCE:
-                self._problem("out_of_order", offset, f"expected sequence {self._expected}, found {seq} "
-                              "(late or duplicated packet, dropped)")
+                self._problem("out_of_order", offset, f"expected sequence {self._expected}, found "
+                              f"{seq} (a late or duplicated packet)")
                 return
             self._problem("sequence_gap", offset, f"expected sequence {self._expected}, found {seq}: "
                           f"{d} packet(s) lost")
@@ -645,16 +660,18 @@ class StreamReader:
         start = p + PACKET_HEADER_SIZE
         flat = unpack_codes(self._buf[start:start + h.payload_size(count)], h.bits, count * h.codes_per_frame)
         if h.codebook_size < (1 << h.bits) and flat.size and flat.max() >= h.codebook_size:
-            self._problem("code_out_of_range", offset, f"codes must be below codebook_size="
-                          f"{h.codebook_size}, found {int(flat.max())} (packet dropped)", packet=seq)
+            self._problem("code_out_of_range", offset, f"expected codes below codebook_size="
+                          f"{h.codebook_size}, found {int(flat.max())}", packet=seq)
             return
         n = h.n_frames
         if self.strict and self._whole_stream and n is not None and self.frames_read + count > n:
-            self._problem("length_mismatch", offset, f"header declares {n} frames "
-                          f"(total_samples={h.total_samples}), stream holds more", packet=seq)
+            self._problem("length_mismatch", offset, f"expected {n} frames (total_samples="
+                          f"{h.total_samples}), this packet brings the stream to "
+                          f"{self.frames_read + count}", packet=seq)
         codes = flat.reshape(count, h.channels, h.n_q).transpose(1, 2, 0)
         self.frames_read += count
         self._after_partial = count < h.frames_per_packet
+        self._last_count = count
         out.append(Packet(sequence=seq, offset=offset, codes=codes, lost_before=lost))
 
 

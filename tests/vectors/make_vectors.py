@@ -127,9 +127,9 @@ def _packet(data: bytes, k: int) -> bytes:
     return data[PK[k]:PK[k] + P]
 
 
-def _repacket(body: bytes) -> bytes:
+def _repacket(header: bs.StreamHeader, body: bytes) -> bytes:
     """Recompute a packet's trailing CRC after editing its body (so the CRC passes)."""
-    return body + struct.pack("<I", zlib.crc32(body))
+    return body + struct.pack("<I", zlib.crc32(body, bs.packet_crc_seed(header)))
 
 
 def _err(kind, offset, packet):
@@ -212,13 +212,13 @@ def make_cases(base: bytes, header: bs.StreamHeader, codes: np.ndarray):
     bad_codes[0, 3, 2 * 8 + 5] = 505  # a 9-bit value at or above codebook_size 500
     body = packets[2][:bs.PACKET_HEADER_SIZE] + bs.pack_codes(bad_codes[:, :, 16:24].transpose(2, 0, 1), 9)
     case("code_out_of_range", "packet 2 holds code 505 with codebook_size 500 (its CRC is valid)",
-         base[:PK[2]] + _repacket(body) + base[PK[3]:],
+         base[:PK[2]] + _repacket(header, body) + base[PK[3]:],
          _err("code_out_of_range", PK[2], 2),
          {"fatal": None, "recovered": [0, 1, 3, 4], "events": [_err("code_out_of_range", PK[2], 2)]})
     body = bytearray(packets[2][:-4])
     body[4] = 200
     case("bad_frame_count", "packet 2 claims 200 frames (over frames_per_packet 8; its CRC is valid)",
-         base[:PK[2]] + _repacket(bytes(body)) + base[PK[3]:],
+         base[:PK[2]] + _repacket(header, bytes(body)) + base[PK[3]:],
          _err("bad_frame_count", PK[2], 2),
          {"fatal": None, "recovered": [0, 1, 3, 4],
           "events": [_err("bad_frame_count", PK[2], 2), _err("sequence_gap", PK[3], 2)]})
