@@ -14,9 +14,7 @@ of models or torch.  Every failure on bad input is a :class:`TQCError` with a st
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import math
 import os
 import struct
 import tempfile
@@ -29,7 +27,7 @@ import numpy as np
 __all__ = [
     "MAGIC", "FORMAT_VERSION", "HEADER_SIZE", "SYNC", "PACKET_HEADER_SIZE", "PACKET_CRC_SIZE",
     "PACKET_OVERHEAD", "SEQUENCE_MODULUS", "UNKNOWN_TOTAL_SAMPLES", "DEFAULT_FRAMES_PER_PACKET",
-    "KINDS", "FATAL_KINDS", "TQCError", "StreamHeader", "Packet", "Bitrate",
+    "KINDS", "FATAL_KINDS", "PACKET_KINDS", "TQCError", "StreamHeader", "Packet", "Bitrate",
     "encode_header", "decode_header", "encode_packet", "encode_packets", "pack_codes", "unpack_codes",
     "write_stream", "read_stream", "decode_stream", "StreamReader", "iter_packets", "packet_offset",
     "bitrate", "stream_bitrate", "weights_fingerprint", "packet_crc_seed",
@@ -202,12 +200,16 @@ class StreamHeader:
 
     @staticmethod
     def from_dict(d: dict) -> "StreamHeader":
+        """Inverse of :meth:`to_dict`."""
         d = dict(d)
         version = d.pop("version", FORMAT_VERSION)
         if version != FORMAT_VERSION:
             raise TQCError("unsupported_version", f"expected version {FORMAT_VERSION}, got {version!r}")
-        d["fingerprint"] = bytes.fromhex(d["fingerprint"])
-        return StreamHeader(**d)
+        try:
+            d["fingerprint"] = bytes.fromhex(d["fingerprint"])
+            return StreamHeader(**d)
+        except (KeyError, TypeError, ValueError) as e:
+            raise TQCError("invalid_argument", f"not a header dict: {e}") from None
 
 
 def encode_header(header: StreamHeader) -> bytes:
@@ -513,6 +515,8 @@ class StreamReader:
 
     def feed(self, data: bytes) -> list[Packet]:
         """Add bytes; return the packets they completed (possibly none)."""
+        if self._error is not None:
+            raise self._error
         if self._finished:
             raise TQCError("invalid_argument", "feed() after finish()", path=self.path)
         try:
@@ -545,7 +549,7 @@ class StreamReader:
             return
         while self._step(out, eof):
             pass
-        if self._pos > 65536 and self._pos * 2 > len(self._buf):
+        if self._pos and (self._pos == len(self._buf) or self._pos >= 65536):  # drop consumed bytes
             del self._buf[: self._pos]
             self._base += self._pos
             self._pos = 0
