@@ -123,9 +123,14 @@ FUZZ = settings(max_examples=1000, deadline=None, database=None,
 
 @FUZZ
 @given(base=st.integers(0, len(BASES) - 1), ops=st.lists(mutation, min_size=1, max_size=6),
+       keep_header=st.sampled_from([True, True, True, False]),
        cuts=st.lists(st.integers(0, 1 << 20), max_size=12))
-def test_damaged_streams(base, ops, cuts):
-    data = mutate(BASES[base][1], ops)
+def test_damaged_streams(base, ops, keep_header, cuts):
+    data = BASES[base][1]
+    if keep_header:  # most cases damage only the packets, so the resync paths get the work
+        data = data[:bs.HEADER_SIZE] + mutate(data[bs.HEADER_SIZE:], ops)
+    else:
+        data = mutate(data, ops)
     t0 = time.perf_counter()
     strict_read(data)
     whole = streaming_read([data])
