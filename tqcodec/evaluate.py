@@ -70,6 +70,7 @@ class FileScore:
 class EvalResult:
     scores: list[FileScore] = field(default_factory=list)
     missing_tools: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # a codec that refused this bitrate, say
 
     def means(self) -> dict[str, tuple[float, MetricResult]]:
         out = {}
@@ -82,6 +83,7 @@ class EvalResult:
         return {"files": [s.to_dict() for s in self.scores],
                 "mean": {c: {"kbps": round(k, 2), **m.to_dict()} for c, (k, m) in self.means().items()},
                 "missing_tools": self.missing_tools,
+                "failures": self.failures,
                 "lsd_split_hz": 11025}
 
     def table(self) -> str:
@@ -90,6 +92,8 @@ class EvalResult:
             lines.append(f"{codec:<14s} {kbps:9.1f} {m.lsd:7.3f} {m.lsd_l:7.3f} {m.lsd_h:7.3f} {m.snr:7.2f}")
         if self.missing_tools:
             lines.append(f"not compared (tools missing): {', '.join(self.missing_tools)}")
+        for f in dict.fromkeys(self.failures):
+            lines.append(f"not compared: {f}")
         return "\n".join(lines)
 
 
@@ -138,7 +142,13 @@ def evaluate(folder, encode_decode, tq_name: str, tq_kbps_stereo: float, compare
         result.scores.append(FileScore(f.name, tq_name, tq_rate, compute_metrics(audio, decoded)))
         for codec in codecs:
             with tempfile.TemporaryDirectory() as tmp:
-                out, rate = run_classic(codec, audio, kbps, Path(tmp))
+                try:
+                    out, rate = run_classic(codec, audio, kbps, Path(tmp))
+                except subprocess.CalledProcessError as e:
+                    err = (e.stderr or b"").decode(errors="replace").strip().splitlines()
+                    result.failures.append(f"{codec.name} at {kbps} kbps stereo failed on {f.name}"
+                                           f" ({err[-1] if err else f'exit {e.returncode}'})")
+                    continue
             n = min(out.shape[-1], audio.shape[-1])
             result.scores.append(FileScore(f.name, f"{codec.name}", rate, compute_metrics(audio[:, :n], out[:, :n])))
     return result

@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-per-track", type=int, default=d.val_per_track, help="excerpts per held-out track")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default=d.device, choices=("auto", "cpu", "cuda"))
+    p.add_argument("--threads", type=int, default=d.threads,
+                   help="CPU threads for torch (0: torch's default); on a CPU shared with other jobs 1 is often fastest")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     return p

@@ -17,6 +17,7 @@ Run directory (``--out``):
                  every ``save_every`` steps, at the end and on Ctrl-C/SIGTERM (after the
                  step in flight). ``resume`` continues it exactly: the next step is the
                  one an uninterrupted run would have taken (same device and thread count).
+                 A run is refused if last.pt exists and ``resume`` is not set.
   log.csv        one row per step: losses, gradient norms, seconds; validation columns
                  on validation steps. Rows past the resumed step are dropped on resume.
   generator.pt   shippable generator (``save_checkpoint(half=True)``) with the best
@@ -82,6 +83,7 @@ class TrainOptions:
     val_per_track: int = 2
     seed: int = 0
     device: str = "auto"
+    threads: int = 0  # CPU threads for torch; 0 keeps torch's default
     resume: bool = False
     progress: bool = True
     grad_clip_g: float = 1000.0
@@ -97,7 +99,7 @@ class TrainOptions:
         for name in ("steps", "batch", "val_per_track"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        for name in ("adv_start", "val_every", "save_every"):
+        for name in ("adv_start", "val_every", "save_every", "threads"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be 0 or more")
         if self.segment_seconds <= 0 or self.val_seconds <= 0:
@@ -179,6 +181,8 @@ class Trainer:
     def __init__(self, opts: TrainOptions):
         opts.validate()
         self.opts = opts
+        if opts.threads:
+            torch.set_num_threads(opts.threads)
         self.cfg: CodecConfig = get_config(opts.config)
         self.device = resolve_device(opts.device)
         self.run_dir = Path(opts.out)
