@@ -1,0 +1,41 @@
+"""Pruning keeps exactly what decoding needs, and streaming equals offline."""
+import subprocess
+import sys
+
+import torch
+
+from mobile_export.prune import load_pruned, prune
+from tqcodec.checkpoint import save_checkpoint
+
+
+def test_prune_cli_and_reload(tmp_path, tiny_model):
+    ck = tmp_path / "t.pt"
+    save_checkpoint(ck, tiny_model)
+    out = tmp_path / "t-decoder.pt"
+    r = subprocess.run([sys.executable, "-m", "mobile_export.prune", "--ckpt", str(ck), "--out", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "parameters" in r.stdout
+    pruned = load_pruned(out)
+    n_encoder = sum(p.numel() for p in tiny_model.encoder.parameters())
+    assert pruned.parameter_count < sum(p.numel() for p in tiny_model.parameters()) - n_encoder + 1
+    assert not any("encoder" in k for k in pruned.decoder_state)
+    codes = torch.randint(0, 512, (1, 3, 48))
+    ref = tiny_model.decode(codes)[0, 0]
+    assert torch.allclose(pruned.streaming(16).decode(codes[0]), ref, atol=1e-6)
+
+
+def test_prune_errors(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "mobile_export.prune", "--ckpt", str(tmp_path / "no.pt"),
+                        "--out", str(tmp_path / "o.pt")], capture_output=True, text=True)
+    assert r.returncode == 2 and "no such checkpoint file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_streaming_chunk_sizes_tiny(tiny_model):
+    pruned = prune(tiny_model, {})
+    codes = torch.randint(0, 512, (1, 3, 130))
+    ref = tiny_model.decode(codes)[0, 0]
+    for k in (1, 5, 16, 64):
+        y = pruned.streaming(k).decode(codes[0])
+        assert y.shape == ref.shape
+        assert (y - ref).abs().max() <= 1e-5
