@@ -19,28 +19,34 @@ from .trainer import ResumeError, Trainer, TrainOptions
 def build_parser() -> argparse.ArgumentParser:
     d = TrainOptions(config="", data=[])
     p = argparse.ArgumentParser(prog="python -m tqcodec.train", description="Train a TQCodec model.",
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                epilog="Redraw a run's curves with: python -m tqcodec.train.plot RUN_DIR")
     p.add_argument("--config", required=True, choices=list(CONFIGS), help="model configuration")
     p.add_argument("--data", required=True, action="append", metavar="DIR",
                    help="folder of audio files, searched recursively (repeatable)")
-    p.add_argument("--out", default=d.out, help="run directory (last.pt, log.csv, generator.pt, loss.png)")
-    p.add_argument("--steps", type=int, default=d.steps, help="train until this step")
-    p.add_argument("--batch", type=int, default=d.batch)
-    p.add_argument("--segment-seconds", type=float, default=d.segment_seconds)
-    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--out", default=d.out, help="run directory: last.pt, log.csv, generator.pt, loss.png "
+                                                "(default: %(default)s)")
+    p.add_argument("--steps", type=int, default=d.steps, help="train until this step (default: %(default)s)")
+    p.add_argument("--batch", type=int, default=d.batch, help="(default: %(default)s)")
+    p.add_argument("--segment-seconds", type=float, default=d.segment_seconds, help="(default: %(default)s)")
+    p.add_argument("--lr", type=float, default=d.lr, help="AdamW learning rate, G and D (default: %(default)s)")
     p.add_argument("--adv-start", type=int, default=d.adv_start,
-                   help="first step with discriminators and adversarial/feature losses; >0 deviates from "
-                        "the paper's recipe (0) to speed up short CPU runs")
-    p.add_argument("--val-every", type=int, default=d.val_every, help="validate and save generator.pt (0: never)")
-    p.add_argument("--save-every", type=int, default=d.save_every, help="write last.pt every N steps")
+                   help="first step with discriminators and adversarial/feature losses; the paper's recipe "
+                        "is 0 (default), a later start is a deviation that speeds up short CPU runs")
+    p.add_argument("--val-every", type=int, default=d.val_every,
+                   help="validate and save generator.pt every N steps, 0: never (default: %(default)s)")
+    p.add_argument("--save-every", type=int, default=d.save_every,
+                   help="write last.pt every N steps (default: %(default)s)")
     p.add_argument("--val-fraction", type=float, default=d.val_fraction,
-                   help="share of tracks held out for validation (0: none)")
-    p.add_argument("--val-seconds", type=float, default=d.val_seconds, help="length of each validation excerpt")
-    p.add_argument("--val-per-track", type=int, default=d.val_per_track, help="excerpts per held-out track")
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--device", default=d.device, choices=("auto", "cpu", "cuda"))
+                   help="share of tracks held out for validation, 0: none (default: %(default)s)")
+    p.add_argument("--val-seconds", type=float, default=d.val_seconds,
+                   help="length of each validation excerpt (default: %(default)s)")
+    p.add_argument("--val-per-track", type=int, default=d.val_per_track,
+                   help="excerpts per held-out track (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=d.seed, help="(default: %(default)s)")
+    p.add_argument("--device", default=d.device, choices=("auto", "cpu", "cuda"), help="(default: %(default)s)")
     p.add_argument("--threads", type=int, default=d.threads,
-                   help="CPU threads for torch (0: torch's default); on a CPU shared with other jobs 1 is often fastest")
+                   help="CPU threads for torch, 0: torch's default; on a CPU shared with other jobs 1 is "
+                        "often fastest (default: %(default)s)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     return p

@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
-import math
 import os
 import random
 import signal
@@ -50,7 +49,6 @@ from .data import SegmentSampler, find_tracks, load_tracks, split_tracks, valida
 from .discriminators import DiscriminatorConfig, MultiDiscriminator
 from .losses import (LossWeights, MultiScaleMelLoss, discriminator_loss, feature_matching_loss,
                      generator_adversarial_loss)
-from .plot import plot_log
 
 STATE_FORMAT = "tqcodec-train-state"
 STATE_VERSION = 1
@@ -187,8 +185,8 @@ class Trainer:
         self.device = resolve_device(opts.device)
         self.run_dir = Path(opts.out)
         self.state_path = self.run_dir / "last.pt"
-        self.segment_length = max(1, round(opts.segment_seconds * self.cfg.sample_rate / self.cfg.hop_length)) \
-            * self.cfg.hop_length
+        frames = max(1, round(opts.segment_seconds * self.cfg.frame_rate))
+        self.segment_length = frames * self.cfg.hop_length  # whole frames: the model's input contract
 
         state = self._read_state() if opts.resume else None
         if not opts.resume and self.state_path.exists():
@@ -393,6 +391,8 @@ class Trainer:
                         bar.write(f"step {self.step}: validation ({len(self.val_excerpts)} excerpts) {last_val}")
                 self.log.write({"step": self.step, **logs})
                 if validating:
+                    from .plot import plot_log  # here, so matplotlib loads only when a run plots
+
                     plot_log(self.log.path, self.run_dir / "loss.png")
                 # After a validation too, so that last.pt's best LSD agrees with generator.pt.
                 if validating or (opts.save_every and self.step % opts.save_every == 0) or self.step == opts.steps:

@@ -306,7 +306,7 @@ public final class Json {
             try {
                 return Long.parseLong(text);
             } catch (NumberFormatException tooBig) {
-                // falls through to a double, as Python's json would keep a big int exactly; rare here
+                // beyond a long: kept as an (inexact) Double; manifests and vectors stay below 2^53
             }
         }
         return Double.parseDouble(text);

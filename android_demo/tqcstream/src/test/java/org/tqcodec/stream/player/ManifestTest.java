@@ -1,0 +1,154 @@
+package org.tqcodec.stream.player;
+
+import org.junit.Test;
+import org.tqcodec.stream.StreamHeader;
+import org.tqcodec.stream.TqcException;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+public class ManifestTest {
+    /** Shaped like mobile_export/manifest.py build_manifest's output (values made up). */
+    static final String EXAMPLE = "{\n"
+            + "  \"manifest_version\": 1,\n"
+            + "  \"format\": \"litert\",\n"
+            + "  \"artifact\": \"tq64_int8.tflite\",\n"
+            + "  \"artifact_sha256\": \"00\",\n"
+            + "  \"artifact_bytes\": 1234567,\n"
+            + "  \"precision\": \"int8\",\n"
+            + "  \"config\": \"tq64\",\n"
+            + "  \"config_detail\": {\"name\": \"tq64\", \"n_codebooks\": 10},\n"
+            + "  \"checkpoint_sha256\": \"0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\",\n"
+            + "  \"checkpoint_trained\": true,\n"
+            + "  \"sample_rate\": 44100,\n"
+            + "  \"hop\": 64,\n"
+            + "  \"chunk_frames\": 16,\n"
+            + "  \"samples_per_chunk\": 1024,\n"
+            + "  \"n_codebooks\": 10,\n"
+            + "  \"codebook_size\": 512,\n"
+            + "  \"inputs\": [\n"
+            + "    {\"name\": \"codes\", \"shape\": [1, 10, 16], \"dtype\": \"int32\"},\n"
+            + "    {\"name\": \"conv_in\", \"shape\": [1, 64, 6], \"dtype\": \"float32\"},\n"
+            + "    {\"name\": \"lstm0_h\", \"shape\": [1, 128], \"dtype\": \"float32\"},\n"
+            + "    {\"name\": \"lstm0_c\", \"shape\": [1, 128], \"dtype\": \"float32\"}\n"
+            + "  ],\n"
+            + "  \"outputs\": [\n"
+            + "    {\"name\": \"audio\", \"shape\": [1, 1, 1024], \"dtype\": \"float32\"},\n"
+            + "    {\"name\": \"next_conv_in\", \"shape\": [1, 64, 6], \"dtype\": \"float32\"},\n"
+            + "    {\"name\": \"next_lstm0_h\", \"shape\": [1, 128], \"dtype\": \"float32\"},\n"
+            + "    {\"name\": \"next_lstm0_c\", \"shape\": [1, 128], \"dtype\": \"float32\"}\n"
+            + "  ],\n"
+            + "  \"state\": [\n"
+            + "    {\"name\": \"conv_in\", \"shape\": [1, 64, 6], \"dtype\": \"float32\"},\n"
+            + "    {\"name\": \"lstm0_h\", \"shape\": [1, 128], \"dtype\": \"float32\"},\n"
+            + "    {\"name\": \"lstm0_c\", \"shape\": [1, 128], \"dtype\": \"float32\"}\n"
+            + "  ],\n"
+            + "  \"state_init\": \"zeros\",\n"
+            + "  \"call\": \"outputs = model(codes, *state); audio = outputs[0]; state = outputs[1:]\",\n"
+            + "  \"gmacs_per_s\": 1.5,\n"
+            + "  \"verification\": {\"snr_db_vs_float\": 31.2, \"chunks\": 100}\n"
+            + "}\n";
+
+    @Test
+    public void readsTheExportersManifest() throws ManifestException {
+        Manifest m = Manifest.parse(EXAMPLE);
+        assertEquals("litert", m.format());
+        assertEquals("int8", m.precision());
+        assertEquals("tq64", m.config());
+        assertEquals(44100, m.sampleRate());
+        assertEquals(64, m.hop());
+        assertEquals(16, m.chunkFrames());
+        assertEquals(1024, m.samplesPerChunk());
+        assertEquals(10, m.nCodebooks());
+        assertEquals(512, m.codebookSize());
+        assertEquals(4, m.inputs().size());
+        assertEquals("next_lstm0_c", m.outputs().get(3).name());
+        assertEquals(3, m.state().size());
+        assertArrayEquals(new int[] {1, 64, 6}, m.state().get(0).shape());
+        float[][] zero = m.zeroState();
+        assertEquals(384, zero[0].length);
+        assertEquals(128, zero[2].length);
+        byte[] fp = m.fingerprint();
+        assertEquals(16, fp.length);
+        assertEquals((byte) 0x01, fp[0]);
+        assertEquals((byte) 0xef, fp[7]);
+        assertEquals(31.2, ((java.util.Map<?, ?>) m.raw().get("verification")).get("snr_db_vs_float"));
+    }
+
+    private static void assertRejected(String json, String because) {
+        try {
+            Manifest.parse(json);
+            fail("accepted a manifest with " + because);
+        } catch (ManifestException e) {
+            assertTrue(e.getMessage(), e.getMessage().length() > 0);
+        }
+    }
+
+    @Test
+    public void rejectsBrokenContracts() {
+        assertRejected(EXAMPLE.replace("\"samples_per_chunk\": 1024", "\"samples_per_chunk\": 1000"), "a bad chunk size");
+        assertRejected(EXAMPLE.replace("[1, 10, 16]", "[1, 16, 10]"), "transposed codes");
+        assertRejected(EXAMPLE.replace("\"next_lstm0_h\"", "\"lstm0_h_out\""), "a misnamed state output");
+        assertRejected(EXAMPLE.replace("\"hop\": 64,", ""), "no hop");
+        assertRejected(EXAMPLE.replace("\"hop\": 64", "\"hop\": \"64\""), "a string hop");
+        assertRejected(EXAMPLE.replace("0123456789ABCDEF", "xyz"), "a bad sha");
+        assertRejected(EXAMPLE.replace("\"zeros\"", "\"random\""), "an unknown state init");
+        assertRejected(EXAMPLE.substring(0, 200), "truncated text");
+        assertRejected(EXAMPLE.replace("{\"name\": \"lstm0_c\", \"shape\": [1, 128], \"dtype\": \"float32\"}\n  ],\n  \"outputs\"",
+                "{\"name\": \"lstm0_x\", \"shape\": [1, 128], \"dtype\": \"float32\"}\n  ],\n  \"outputs\""),
+                "inputs that are not the state");
+    }
+
+    @Test
+    public void unknownCheckpointHasNoFingerprint() throws ManifestException {
+        Manifest m = Manifest.parse(EXAMPLE.replaceAll("\"checkpoint_sha256\": \"[0-9a-fA-F]+\"", "\"checkpoint_sha256\": null"));
+        assertNull(m.fingerprint());
+    }
+
+    @Test
+    public void checksThatAStreamFitsTheModel() throws Exception {
+        Manifest m = Manifest.parse(EXAMPLE);
+        byte[] fp = m.fingerprint();
+        m.checkCompatible(new StreamHeader.Builder(2, 10, fp).build());
+        m.checkCompatible(new StreamHeader.Builder(1, 10, fp).codebookSize(500).build());
+        for (StreamHeader bad : new StreamHeader[] {
+                new StreamHeader.Builder(2, 5, fp).build(),
+                new StreamHeader.Builder(2, 10, fp).sampleRate(48000).build(),
+                new StreamHeader.Builder(2, 10, fp).hopLength(32).build(),
+                new StreamHeader.Builder(2, 10, fp).bits(10).codebookSize(1024).build()}) {
+            try {
+                m.checkCompatible(bad);
+                fail("accepted " + bad);
+            } catch (TqcException e) {
+                assertEquals("invalid_argument", e.kind());
+            }
+        }
+    }
+
+    @Test
+    public void readsAFileAndNamesItInErrors() throws Exception {
+        java.io.File f = java.io.File.createTempFile("manifest", ".json");
+        try {
+            java.nio.file.Files.write(f.toPath(), EXAMPLE.getBytes("UTF-8"));
+            assertEquals(16, Manifest.read(f).chunkFrames());
+            java.nio.file.Files.write(f.toPath(), "{".getBytes("UTF-8"));
+            try {
+                Manifest.read(f);
+                fail();
+            } catch (ManifestException e) {
+                assertTrue(e.getMessage().startsWith(f.toString()));
+            }
+        } finally {
+            assertTrue(f.delete());
+        }
+        try {
+            Manifest.read(new java.io.File("/nonexistent/manifest.json"));
+            fail();
+        } catch (ManifestException e) {
+            assertTrue(e.getMessage().contains("cannot read"));
+        }
+    }
+}
