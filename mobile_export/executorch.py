@@ -1,0 +1,572 @@
+"""ExecuTorch (XNNPACK) export of the streaming decoder, verified with ExecuTorch's own runtime.
+
+    python -m mobile_export.executorch --ckpt tq64.pt --out build/executorch \\
+        [--precision int8|fp32] [--chunk-frames 16] [--calibration DIR] [--threads 1]
+
+Path: ``torch.export`` of ``StreamingDecoder`` (fixed chunk, every state an input and an
+output) → for int8, torchao ``prepare_pt2e``/``convert_pt2e`` with ``XNNPACKQuantizer``
+(``quantize_xnnpack``), calibrated on real-music codes streamed with state carried →
+``to_edge_transform_and_lower`` with ``XnnpackPartitioner`` → ``to_executorch`` → the
+``.pte`` written atomically.  Then the written file is run by ``executorch.runtime`` at
+one thread over the calibration music (default: the shipped clip, both channels, 24 s),
+chunk by chunk with state carried, against the float PyTorch decoder.
+
+Output, per artifact, in ``--out``: ``<config>-<precision>-k<K>.pte`` and beside it
+``<config>-<precision>-k<K>.manifest.json`` (one manifest per artifact, so fp32 and int8
+builds and several chunk sizes can share a folder; apps open the manifest with the same
+stem as the ``.pte``).  Exit status: 0 passed; 1 a threshold failed (SNR/LSD vs float,
+≥ 95 % of MACs delegated, int8 size bound) — the manifest is still written and says so;
+2 a usage error (one line on stderr).
+
+XNNPACK quirks handled here, never in the model (see design/EXPORT-NOTES.md):
+* ``select``/``unsqueeze`` on a size-1 dimension become ``reshape`` — the partitioner
+  rejects the former (select_copy; unsqueeze only on the trailing dim) and each one
+  splits the delegate;
+* a conv/linear bias that another op also reads gets its own copy (shared bias
+  tensors segfault the fp32 runtime and fail int8 init);
+* ``EluConfig`` joins the partitioner configs if an ``aten.elu`` is present (the
+  decoder writes ELU as relu/exp/min, so normally none is).
+If int8 misses its thresholds, the per-layer sensitivity is measured and the layers that
+buy back the most dB (never the LSTM's gate layers) are kept in fp32 inside the delegate;
+the manifest reports the share of MACs that still run in int8.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import hashlib
+import json
+import logging
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .delegation import mac_shares
+
+MAX_CHUNK_FRAMES = 256  # the LSTM is unrolled over the chunk: larger K only grows the graph
+MIN_DELEGATED_SHARE = 0.95
+INT8_SIZE_SLACK_BYTES = 1_000_000  # int8 .pte ≤ 1.25 B per parameter + 1 MB
+MIN_VERIFY_SECONDS = 20.0
+WARMUP_CHUNKS = 10
+MIXED_MARGIN_DB = 1.0  # mixed precision aims this far above the SNR threshold
+MIXED_MAX_FLOAT_LAYERS = 4
+MIXED_MIN_INT8_SHARE = 0.80
+SENSITIVITY_SECONDS = 1.0
+
+
+class ExportError(Exception):
+    """A usage problem (bad argument, missing file): one line for the user, no traceback."""
+
+
+def _quiet() -> None:
+    """Silence import-time noise of the toolchain (CUDA .so probes, deprecations), not errors."""
+    logging.getLogger("torchao").setLevel(logging.ERROR)
+    logging.getLogger("torch.utils._pytree").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+
+
+# -- export and lowering ----------------------------------------------------------------------
+def example_inputs(decoder) -> tuple[torch.Tensor, ...]:
+    return (torch.zeros(decoder.input_spec().shape, dtype=torch.int32), *decoder.init_state())
+
+
+def _reshape_size_one_views(gm: torch.fx.GraphModule) -> int:
+    """``select``/``unsqueeze`` that only drop or add a size-1 dim → ``reshape`` (delegable)."""
+    n_changed = 0
+    for node in list(gm.graph.nodes):
+        if node.op != "call_function" or node.target not in (torch.ops.aten.select.int,
+                                                              torch.ops.aten.unsqueeze.default):
+            continue
+        src = node.args[0]
+        if node.target is torch.ops.aten.select.int and src.meta["val"].shape[node.args[1]] != 1:
+            continue
+        shape = list(node.meta["val"].shape)
+        with gm.graph.inserting_before(node):
+            new = gm.graph.call_function(torch.ops.aten.reshape.default, (src, shape))
+        new.meta = dict(node.meta)
+        node.replace_all_uses_with(new)
+        gm.graph.erase_node(node)
+        n_changed += 1
+    return n_changed
+
+
+def _unshare_biases(gm: torch.fx.GraphModule) -> int:
+    """Give every conv/linear bias that another node also reads its own tensor."""
+    users: dict[str, list[torch.fx.Node]] = {}
+    for node in gm.graph.nodes:
+        if node.op == "get_attr":
+            users.setdefault(node.target, []).extend(node.users)
+    n_copies = 0
+    for node in list(gm.graph.nodes):
+        if node.op != "call_function" or node.target not in (torch.ops.aten.conv1d.default,
+                                                              torch.ops.aten.conv2d.default,
+                                                              torch.ops.aten.linear.default):
+            continue
+        bias = node.args[2] if len(node.args) > 2 else None
+        if not isinstance(bias, torch.fx.Node) or bias.op != "get_attr" or len(users[bias.target]) <= 1:
+            continue
+        name = f"_own_bias_{n_copies}"
+        gm.register_buffer(name, functools.reduce(getattr, bias.target.split("."), gm).detach().clone())
+        with gm.graph.inserting_before(node):
+            own = gm.graph.get_attr(name)
+        own.meta = dict(bias.meta)
+        node.replace_input_with(bias, own)
+        users[bias.target].remove(node)
+        n_copies += 1
+    return n_copies
+
+
+def export_decoder(decoder) -> torch.fx.GraphModule:
+    """torch.export → a plain graph module with XNNPACK's view quirks fixed (input to PT2E)."""
+    gm = torch.export.export(decoder, example_inputs(decoder), strict=False).module()
+    _reshape_size_one_views(gm)
+    gm.graph.lint()
+    gm.recompile()
+    return gm
+
+
+def lower(gm: torch.fx.GraphModule, decoder):
+    """Graph module (float or q/dq) → (edge program lowered to XNNPACK, ExecuTorch program)."""
+    from executorch.backends.xnnpack.partition.config import ALL_PARTITIONER_CONFIGS
+    from executorch.backends.xnnpack.partition.config.generic_node_configs import EluConfig
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+
+    if _unshare_biases(gm):
+        gm.graph.lint()
+        gm.recompile()
+    ep = torch.export.export(gm, example_inputs(decoder), strict=False)
+    configs = list(ALL_PARTITIONER_CONFIGS)
+    if any(n.target is torch.ops.aten.elu.default for n in ep.graph.nodes):
+        configs.append(EluConfig)  # not in 1.5.1's default list
+    edge = to_edge_transform_and_lower(ep, partitioner=[XnnpackPartitioner(configs=configs)])
+    shares = mac_shares(edge.exported_program())  # before to_executorch, which rewrites the graph
+    return shares, edge.to_executorch()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Temp file beside ``path``, fsync, rename: a reader never sees half an artifact."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# -- the runtime side ---------------------------------------------------------------------------
+def set_runtime_threads(threads: int) -> None:
+    """ExecuTorch's CPU threadpool (XNNPACK uses it) is process-wide; resize it once."""
+    from executorch.extension.pybindings import portable_lib
+
+    if portable_lib._threadpool_get_thread_count() != threads:
+        portable_lib._unsafe_reset_threadpool(threads)
+
+
+class ExecuTorchChunkRunner:
+    """Run a decoder ``.pte`` one chunk at a time with ExecuTorch's runtime.
+
+    ``manifest`` is the artifact's manifest (dict or path; default: the
+    ``<stem>.manifest.json`` beside the ``.pte``): it gives the state layout.
+    ``run_chunk(codes int32 [1, n_q, K], state) -> (audio float32 [samples], new state)``.
+    """
+
+    def __init__(self, pte_path, manifest=None, threads: int = 1):
+        from executorch.runtime import Runtime
+
+        pte_path = Path(pte_path)
+        if manifest is None:
+            manifest = pte_path.with_name(pte_path.name.removesuffix(".pte") + ".manifest.json")
+        if not isinstance(manifest, dict):
+            with open(manifest) as f:
+                manifest = json.load(f)
+        self.manifest = manifest
+        self.state_specs = manifest["state"]
+        self.codes_shape = tuple(manifest["inputs"][0]["shape"])
+        set_runtime_threads(threads)
+        self._program = Runtime.get().load_program(pte_path)
+        self._method = self._program.load_method("forward")
+        meta = self._method.metadata
+        if meta.num_inputs() != 1 + len(self.state_specs):
+            raise ValueError(f"{pte_path}: program takes {meta.num_inputs()} inputs, manifest describes "
+                             f"{1 + len(self.state_specs)}")
+
+    def init_state(self) -> list[np.ndarray]:
+        return [np.zeros(s["shape"], dtype=s["dtype"]) for s in self.state_specs]
+
+    def run_chunk(self, codes: np.ndarray, state: list) -> tuple[np.ndarray, list[np.ndarray]]:
+        codes = np.ascontiguousarray(codes, dtype=np.int32).reshape(self.codes_shape)
+        inputs = [torch.from_numpy(codes)] + [torch.from_numpy(np.ascontiguousarray(s, dtype=np.float32))
+                                              for s in state]
+        out = self._method.execute(inputs)
+        return out[0].numpy().reshape(-1), [t.numpy() for t in out[1:]]
+
+
+def decode_with_pte(pte_path, codes: np.ndarray, manifest=None, threads: int = 1) -> np.ndarray:
+    """Decode codes [C, n_q, F] (or [n_q, F]) with a ``.pte``, each channel streamed from zero
+    state; F is zero-padded to whole chunks and trimmed.  Returns float32 [C, F·hop]."""
+    runner = ExecuTorchChunkRunner(pte_path, manifest, threads)
+    codes = np.asarray(codes)
+    if codes.ndim == 2:
+        codes = codes[None]
+    K = runner.manifest["chunk_frames"]
+    hop = runner.manifest["hop"]
+    frames = codes.shape[-1]
+    padded = np.pad(codes, ((0, 0), (0, 0), (0, (-frames) % K)))
+    out = []
+    for ch in padded:
+        state = runner.init_state()
+        pieces = []
+        for start in range(0, ch.shape[-1], K):
+            audio, state = runner.run_chunk(ch[None, :, start:start + K], state)
+            pieces.append(audio)
+        out.append(np.concatenate(pieces)[: frames * hop])
+    return np.stack(out).astype(np.float32)
+
+
+class TimedRunner:
+    """Wraps ``run_chunk`` and keeps each call's wall time (the RTF figure)."""
+
+    def __init__(self, run_chunk):
+        self._run, self.times = run_chunk, []
+
+    def __call__(self, codes, state):
+        t = time.perf_counter()
+        result = self._run(codes, state)
+        self.times.append(time.perf_counter() - t)
+        return result
+
+    def summary(self, chunk_seconds: float, threads: int) -> dict:
+        times = self.times[WARMUP_CHUNKS:] or self.times
+        median = statistics.median(times)
+        p95 = sorted(times)[min(len(times) - 1, int(0.95 * len(times)))]
+        return {
+            "threads": threads,
+            "chunks_timed": len(times),
+            "warmup_chunks_excluded": min(WARMUP_CHUNKS, len(self.times) - len(times) or WARMUP_CHUNKS),
+            "ms_per_chunk_median": round(1e3 * median, 4),
+            "ms_per_chunk_p95": round(1e3 * p95, 4),
+            "chunk_ms": round(1e3 * chunk_seconds, 4),
+            "real_time_factor_median": round(median / chunk_seconds, 5),
+            "host": _host(),
+            "method": "executorch.runtime on this host, Python call overhead included; "
+                      "time per chunk / chunk duration (below 1 = faster than real time)",
+        }
+
+
+def _host() -> str:
+    import platform
+
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "")
+    except OSError:
+        pass
+    return f"{platform.machine()} {model}".strip()
+
+
+# -- calibration music ---------------------------------------------------------------------------
+def load_music(ckpt: Path, source, cache_dir: Path | None):
+    """Real-music codes for calibration/verification, cached per checkpoint and audio files.
+
+    Encoding needs the full checkpoint (the encoder) and is the slow part for tq64, so the
+    codes are kept in ``cache_dir`` keyed by the checkpoint's bytes and the audio files'
+    names, sizes and modification times.
+    """
+    from tqcodec.checkpoint import CheckpointError, load_checkpoint
+
+    from .calibration import MusicCodes, audio_files, encode_music
+    from .manifest import file_sha256
+
+    try:
+        files = audio_files(source)
+    except FileNotFoundError as e:
+        raise ExportError(str(e)) from None
+    key = hashlib.sha256(file_sha256(ckpt).encode())
+    for f in files:
+        st = f.stat()
+        key.update(f"{f.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
+    cache = cache_dir / f".codes-{key.hexdigest()[:20]}.pt" if cache_dir else None
+    if cache is not None and cache.is_file():
+        try:
+            blob = torch.load(cache, weights_only=True)
+            return MusicCodes(blob["codes"], blob["audio"].numpy(), list(blob["sources"]))
+        except Exception:  # a damaged cache is only a cache
+            cache.unlink(missing_ok=True)
+    try:
+        model, _ = load_checkpoint(ckpt)
+    except CheckpointError as e:
+        raise ExportError(f"{e} (calibration music is encoded with the full checkpoint's encoder)") from None
+    print(f"encoding calibration music with the {model.config.name} encoder ({', '.join(f.name for f in files)})",
+          flush=True)
+    try:
+        music = encode_music(model, source)
+    except ValueError as e:
+        raise ExportError(str(e)) from None
+    if cache is not None:
+        from tqcodec.checkpoint import atomic_torch_save
+        atomic_torch_save({"codes": music.codes, "audio": torch.from_numpy(music.audio),
+                           "sources": music.sources}, cache)
+    return music
+
+
+def slice_music(music, frames: int):
+    """The first ``frames`` code frames of every excerpt (and the matching audio)."""
+    from .calibration import MusicCodes
+
+    hop = music.audio.shape[-1] // music.codes.shape[-1]
+    return MusicCodes(music.codes[..., :frames], music.audio[..., : frames * hop], music.sources)
+
+
+# -- the whole export --------------------------------------------------------------------------
+@dataclass
+class ExportResult:
+    pte: Path
+    manifest_path: Path
+    manifest: dict
+    failures: list[str] = field(default_factory=list)
+
+
+def _mac_modules(decoder) -> dict[str, int]:
+    """Leaf conv/linear module path → MACs per chunk (fvcore), for mixed-precision choices."""
+    from profiling.macs import count_macs
+
+    _, by_module = count_macs(decoder, example_inputs(decoder))
+    leaves = {name for name, m in decoder.named_modules() if isinstance(m, (torch.nn.Conv1d, torch.nn.Linear))}
+    return {name: v for name, v in by_module.items() if name in leaves and v}
+
+
+def choose_float_layers(decoder, calib, threshold_db: float, log=print, seconds: float = SENSITIVITY_SECONDS):
+    """Per-layer sensitivity, then the fewest non-LSTM layers kept fp32 to clear the threshold.
+
+    Returns (layers kept in float, findings for the manifest).
+    """
+    from .quantize_xnnpack import calibration_chunks, quantize, sensitivity, simulated_snr
+
+    macs = _mac_modules(decoder)
+    total = sum(macs.values())
+    candidates = {m: v / total for m, v in macs.items() if not m.startswith("lstm.")}
+    base, costs = sensitivity(lambda: export_decoder(decoder), decoder, calib.codes, candidates, seconds)
+    log(f"per-layer sensitivity ({seconds:g} s per excerpt, q/dq graph in PyTorch): all-int8 {base:.2f} dB")
+    for c in costs:
+        log(f"  {c.module:<26s} {100 * c.mac_share:5.1f}% of MACs  fp32 → {c.snr_db_if_float:6.2f} dB "
+            f"({c.gain_db:+.2f})")
+    keep: list[str] = []
+    snr = base
+    chunks = calibration_chunks(decoder, calib.codes, seconds)
+    for c in costs:
+        if snr >= threshold_db + MIXED_MARGIN_DB or len(keep) >= MIXED_MAX_FLOAT_LAYERS or c.gain_db <= 0:
+            break
+        if 1 - sum(candidates[k] for k in keep + [c.module]) < MIXED_MIN_INT8_SHARE:
+            continue
+        keep.append(c.module)
+        q = quantize(export_decoder(decoder), decoder, calib.codes, keep, seconds, desc=None)
+        snr = simulated_snr(q, decoder, calib.codes, chunks)
+        log(f"  keep fp32 {', '.join(keep)} → {snr:.2f} dB")
+    findings = {"seconds_per_excerpt": seconds, "all_int8_snr_db": round(base, 2),
+                "layers": [c.to_dict() for c in costs], "kept_fp32": keep,
+                "snr_db_with_kept_fp32": round(snr, 2),
+                "method": "each non-LSTM conv/linear kept fp32 alone, calibrated and run as the q/dq graph "
+                          "in PyTorch, SNR vs float; the LSTM gate layers are never candidates"}
+    return keep, findings
+
+
+def export_executorch(ckpt, out_dir, precision: str = "int8", chunk_frames: int = 16, calibration=None,
+                      threads: int = 1, music=None, calibration_seconds: float | None = None,
+                      verify_seconds: float | None = None, keep_float: list[str] | None = None,
+                      mixed_precision: bool = True, run_sensitivity: bool = False, log=print) -> ExportResult:
+    """Export, lower, write, run and verify one artifact; returns it with its manifest.
+
+    ``music`` (a ``calibration.MusicCodes``) skips encoding; ``calibration_seconds`` and
+    ``verify_seconds`` shorten calibration and verification per excerpt (tests; the CLI
+    verifies everything, ≥ 20 s); ``keep_float`` forces fp32 layers; ``mixed_precision``
+    lets a failing int8 build keep its most sensitive layers in fp32 and try again.
+    """
+    _quiet()
+    from tqcodec.checkpoint import CheckpointError
+
+    from .manifest import build_manifest, write_manifest
+    from .prune import load_pruned
+    from .quantize_xnnpack import quantize
+    from .verify import THRESHOLDS, verify
+
+    if precision not in ("fp32", "int8"):
+        raise ExportError(f"precision must be fp32 or int8, got {precision!r}")
+    if not 1 <= chunk_frames <= MAX_CHUNK_FRAMES:
+        raise ExportError(f"--chunk-frames must be between 1 and {MAX_CHUNK_FRAMES}, got {chunk_frames}")
+    if threads < 1:
+        raise ExportError(f"--threads must be ≥ 1, got {threads}")
+    ckpt, out_dir = Path(ckpt), Path(out_dir)
+    try:
+        pruned = load_pruned(ckpt)
+        decoder = pruned.streaming(chunk_frames)
+    except (CheckpointError, ValueError) as e:
+        raise ExportError(str(e)) from None
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ExportError(f"{out_dir}: cannot create output folder ({e.strerror})") from None
+    torch.set_num_threads(threads)
+    cfg, K = decoder.config, chunk_frames
+    if music is None:
+        music = load_music(ckpt, calibration, out_dir)
+    if music.codes.shape[1] != cfg.n_codebooks:
+        raise ExportError(f"calibration codes have {music.codes.shape[1]} codebooks, {cfg.name} has "
+                          f"{cfg.n_codebooks}")
+    usable = music.codes.shape[-1] // K * K
+    if usable == 0:
+        raise ExportError(f"calibration music is shorter than one chunk of {K} frames")
+    verify_music = slice_music(music, usable)
+    if verify_seconds is not None:
+        verify_music = slice_music(music, max(K, min(usable, round(verify_seconds * cfg.frame_rate) // K * K)))
+    name = f"{cfg.name}-{precision}-k{K}"
+    pte, manifest_path = out_dir / f"{name}.pte", out_dir / f"{name}.manifest.json"
+    log(f"{cfg.name}: {pruned.parameter_count:,} parameters; chunk {K} frames = {decoder.samples_per_chunk} "
+        f"samples ({1e3 * decoder.samples_per_chunk / cfg.sample_rate:.2f} ms); {precision}")
+
+    keep = list(keep_float or [])
+    mixed_findings = None
+    t0 = time.time()
+    while True:
+        gm = export_decoder(decoder)
+        if precision == "int8":
+            gm = quantize(gm, decoder, music.codes, keep, calibration_seconds)
+        shares, program = lower(gm, decoder)
+        write_atomic(pte, program.buffer)
+        log(f"wrote {pte} ({pte.stat().st_size / 1e6:.2f} MB) in {time.time() - t0:.0f} s; "
+            f"{shares.delegates} XNNPACK subgraph(s), {100 * shares.delegated_share:.2f}% of MACs delegated"
+            + (f", {100 * shares.int8_share:.1f}% int8" if precision == "int8" else ""))
+        manifest = build_manifest(backend="executorch-xnnpack", artifact=pte, precision=precision,
+                                  decoder=decoder, source_sha256=pruned.source_sha256, gmacs_per_s=0.0,
+                                  verification={}, trained=pruned.step > 0)
+        runner = ExecuTorchChunkRunner(pte, manifest, threads)
+        timed = TimedRunner(runner.run_chunk)
+        v = verify(timed, runner.init_state(), decoder, verify_music, precision, progress="verify (runtime)")
+        failures = v.failures()
+        log(f"verification over {v.seconds:.1f} s ({v.chunks} chunks, state carried): SNR vs float "
+            f"{v.snr_db_vs_float:.2f} dB, LSD delta {v.lsd_delta:+.4f}, max abs err {v.max_abs_err:.3g}")
+        retry = (precision == "int8" and failures and mixed_precision and not keep and mixed_findings is None)
+        if retry or (run_sensitivity and precision == "int8" and mixed_findings is None):
+            added, mixed_findings = choose_float_layers(decoder, music, THRESHOLDS["int8"]["snr_db_vs_float"], log)
+            if retry and added:
+                keep = added
+                log(f"int8 missed its thresholds; rebuilding with {', '.join(keep)} in fp32")
+                continue
+        break
+
+    from profiling.macs import count_macs
+    macs_per_chunk, _ = count_macs(decoder, example_inputs(decoder))
+    chunks_per_s = cfg.sample_rate / decoder.samples_per_chunk
+    gmacs_per_s = macs_per_chunk * chunks_per_s / 1e9
+    runtime = timed.summary(decoder.samples_per_chunk / cfg.sample_rate, threads)
+    size = pte.stat().st_size
+    size_bound = math.floor(1.25 * pruned.parameter_count) + INT8_SIZE_SLACK_BYTES
+    if shares.delegated_share < MIN_DELEGATED_SHARE:
+        failures.append(f"{100 * shares.delegated_share:.2f}% of MACs delegated < {100 * MIN_DELEGATED_SHARE:g}%")
+    if precision == "int8" and size > size_bound:
+        failures.append(f".pte {size:,} B > {size_bound:,} B (1.25 B/parameter + 1 MB)")
+    if shares.total != macs_per_chunk:
+        log(f"note: MACs from the lowered graph ({shares.total:,}) differ from fvcore ({macs_per_chunk:,})")
+    verification = {**v.to_dict(), "passed": not failures, "failures": failures, "runtime": runtime}
+    extra = {
+        "artifact_kind": "ExecuTorch program (.pte), XNNPACK delegate",
+        "parameter_count": pruned.parameter_count,
+        "size_check": {"bytes": size, "bound_bytes": size_bound if precision == "int8" else None,
+                       "rule": "int8 .pte ≤ 1.25 × parameter count bytes + 1 MB"},
+        "delegation": shares.to_dict(),
+        "int8_mac_share": round(shares.int8_share, 6),
+        "kept_fp32": keep,
+        "quantization": None if precision == "fp32" else {
+            "tool": "torchao PT2E prepare_pt2e/convert_pt2e, XNNPACKQuantizer",
+            "weights": "int8 symmetric per-channel", "activations": "int8 per-tensor (histogram observer)",
+            "calibration": "real-music codes streamed chunk by chunk, state carried from zeros",
+            "calibration_seconds_per_excerpt": calibration_seconds,
+            "sensitivity": mixed_findings},
+        "real_time_factor": runtime["real_time_factor_median"],
+        "macs_counted": "fvcore on the StreamingDecoder: conv, linear; not elementwise ops, biases, or "
+                        "the codebook gather",
+        "calibration_sources": list(music.sources),
+        "toolchain": _versions(),
+    }
+    manifest = build_manifest(backend="executorch-xnnpack", artifact=pte, precision=precision, decoder=decoder,
+                              source_sha256=pruned.source_sha256, gmacs_per_s=round(gmacs_per_s, 4),
+                              verification=verification, trained=pruned.step > 0, extra=extra)
+    write_manifest(manifest_path, manifest)
+
+    log(f"parameters        {pruned.parameter_count:,}")
+    log(f".pte size         {size / 1e6:.3f} MB" + (
+        f" (bound {size_bound / 1e6:.3f} MB: {'ok' if size <= size_bound else 'OVER'})" if precision == "int8" else ""))
+    log(f"SNR vs float      {v.snr_db_vs_float:.2f} dB (threshold {THRESHOLDS[precision]['snr_db_vs_float']:g})")
+    log(f"LSD delta         {v.lsd_delta:+.4f}" + (" (threshold 0.05)" if precision == "int8" else ""))
+    log(f"delegated MACs    {100 * shares.delegated_share:.2f}% in {shares.delegates} subgraph(s)"
+        + (f"; outside: {', '.join(f'{k}×{n}' for k, n in shares.outside_ops.items())}" if shares.outside_ops else ""))
+    if precision == "int8":
+        log(f"int8 MACs         {100 * shares.int8_share:.1f}%" + (f" (fp32: {', '.join(keep)})" if keep else ""))
+    log(f"GMAC/s            {gmacs_per_s:.3f}")
+    log(f"real-time factor  {runtime['real_time_factor_median']:.4f} at {threads} thread(s) "
+        f"({runtime['ms_per_chunk_median']:.3f} ms per {runtime['chunk_ms']:.2f} ms chunk, median)")
+    log(f"manifest          {manifest_path}")
+    log("PASSED" if not failures else "FAILED: " + "; ".join(failures))
+    if not pruned.step:
+        log("note: untrained weights — the figures compare backends, not trained quality")
+    return ExportResult(pte, manifest_path, manifest, failures)
+
+
+def _versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("torch", "executorch", "torchao"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m mobile_export.executorch", description=__doc__.split("\n")[0])
+    p.add_argument("--ckpt", required=True, help="TQCodec checkpoint (the full one: its encoder makes the "
+                                                 "calibration codes)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--precision", choices=["int8", "fp32"], default="int8")
+    p.add_argument("--chunk-frames", type=int, default=16, help="frames per call (K; 64 samples each)")
+    p.add_argument("--calibration", help="audio file or folder (default: the shipped clip, 24 s)")
+    p.add_argument("--threads", type=int, default=1, help="runtime threads for verification/RTF (default 1)")
+    p.add_argument("--keep-float", action="append", default=[], metavar="MODULE",
+                   help="keep this decoder module in fp32 (repeatable), e.g. conv_out")
+    p.add_argument("--no-mixed-precision", action="store_true",
+                   help="do not retry a failing int8 build with its most sensitive layers in fp32")
+    p.add_argument("--sensitivity", action="store_true",
+                   help="measure per-layer int8 sensitivity even when int8 passes (recorded in the manifest)")
+    args = p.parse_args(argv)
+    _quiet()
+    try:
+        if not Path(args.ckpt).is_file():
+            raise ExportError(f"{args.ckpt}: no such checkpoint file")
+        result = export_executorch(args.ckpt, args.out, args.precision, args.chunk_frames, args.calibration,
+                                   args.threads, keep_float=args.keep_float,
+                                   mixed_precision=not args.no_mixed_precision, run_sensitivity=args.sensitivity)
+    except ExportError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 1 if result.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
