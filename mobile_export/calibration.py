@@ -15,7 +15,6 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CLIP = ROOT / "assets" / "chaos_god_clip.ogg"
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"}
 
 
 @dataclass
@@ -32,17 +31,9 @@ class MusicCodes:
 
 
 def audio_files(source: str | Path | None) -> list[Path]:
-    if source is None:
-        return [DEFAULT_CLIP]
-    p = Path(source)
-    if p.is_file():
-        return [p]
-    if not p.is_dir():
-        raise FileNotFoundError(f"{p}: calibration source is neither a file nor a folder")
-    files = sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_SUFFIXES)
-    if not files:
-        raise FileNotFoundError(f"{p}: no audio files ({', '.join(sorted(AUDIO_SUFFIXES))}) found")
-    return files
+    """The shipped clip by default, else every audio file of a file or folder."""
+    from tqcodec.evaluate import music_files
+    return [DEFAULT_CLIP] if source is None else music_files(source)
 
 
 def encode_music(model, source: str | Path | None = None, max_seconds: float = 24.0,
