@@ -8,13 +8,14 @@ biases, no elementwise ops), so the total matches ``profiling.macs.count_macs``.
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
 
 import torch
 
-_OP = re.compile(r"(?:aten|quantized_decomposed)\.([A-Za-z0-9_]+)\.")
+_OP = re.compile(r"(?:aten|quantized_decomposed|dim_order_ops)\.([A-Za-z0-9_]+)\.")
 MAC_OPS = {"convolution", "conv1d", "conv2d", "linear", "addmm", "mm", "bmm"}
 
 
@@ -26,8 +27,15 @@ def op_name(node: torch.fx.Node) -> str:
     return m.group(1) if m else getattr(node.target, "__name__", "")
 
 
-def _shape(n) -> tuple[int, ...]:
-    return tuple(n.meta["val"].shape)
+def _shape(n: torch.fx.Node) -> tuple[int, ...]:
+    """A node's output shape; q/dq graphs leave folded weights and their dequantize unannotated."""
+    if "val" in n.meta:
+        return tuple(n.meta["val"].shape)
+    if n.op == "get_attr":
+        return tuple(functools.reduce(getattr, n.target.split("."), n.graph.owning_module).shape)
+    if op_name(n).startswith(("dequantize", "quantize")):
+        return _shape(n.args[0])
+    raise ValueError(f"no shape known for node {n.name}")
 
 
 def node_macs(node: torch.fx.Node) -> int:
@@ -86,9 +94,13 @@ class MacShares:
         }
 
 
-def mac_shares(edge_program) -> MacShares:
-    """Shares for a lowered edge program (``to_edge_transform_and_lower(...).exported_program()``)."""
-    gm = edge_program.graph_module
+def mac_shares(program) -> MacShares:
+    """Shares for a lowered edge program (``to_edge_transform_and_lower(...).exported_program()``).
+
+    Also takes a plain graph module (e.g. ``convert_pt2e``'s q/dq graph): nothing is then
+    delegated, but the int8 share is already known before the slow lowering.
+    """
+    gm = getattr(program, "graph_module", program)
     total = delegated = int8 = delegates = 0
     outside: dict[str, int] = {}
     for node in gm.graph.nodes:
@@ -104,7 +116,7 @@ def mac_shares(edge_program) -> MacShares:
                 int8 += m if m and _is_int8(inner) else 0
             continue
         name = op_name(node)
-        if not name or name == "getitem" or "getitem" in str(node.target) or name == "alloc":
+        if not name or name == "getitem":
             continue
         m = node_macs(node)
         total += m

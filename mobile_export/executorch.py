@@ -33,6 +33,7 @@ the manifest reports the share of MACs that still run in int8.
 from __future__ import annotations
 
 import argparse
+import copy
 import functools
 import hashlib
 import json
@@ -126,10 +127,43 @@ def _unshare_biases(gm: torch.fx.GraphModule) -> int:
     return n_copies
 
 
-def export_decoder(decoder) -> torch.fx.GraphModule:
-    """torch.export → a plain graph module with XNNPACK's view quirks fixed (input to PT2E)."""
+def _half_precision_tables(gm: torch.fx.GraphModule) -> int:
+    """Store embedding tables (the stacked codebooks) in fp16 and widen the gathered rows.
+
+    The gather stays on the portable kernels (XNNPACK has none, and the quantized
+    ``embedding_byte`` kernel is not in the stock runtime), so the XNNPACK quantizer
+    leaves the table fp32: 4 bytes per entry, a third of a tq64 int8 program.  fp16
+    halves that at ~70 dB on the latent, far below int8's own noise.
+    """
+    n_tables = 0
+    for node in list(gm.graph.nodes):
+        if node.op != "call_function" or node.target is not torch.ops.aten.embedding.default:
+            continue
+        table = node.args[0]
+        if table.op != "get_attr":
+            continue
+        name = f"_half_table_{n_tables}"
+        gm.register_buffer(name, functools.reduce(getattr, table.target.split("."), gm).detach().half())
+        with gm.graph.inserting_before(node):
+            half = gm.graph.get_attr(name)
+        node.replace_input_with(table, half)
+        with gm.graph.inserting_after(node):
+            wide = gm.graph.call_function(torch.ops.aten.to.dtype, (node, torch.float32))
+        node.replace_all_uses_with(wide, delete_user_cb=lambda user: user is not wide)
+        wide.meta = dict(node.meta)
+        node.meta["val"] = node.meta["val"].half() if "val" in node.meta else None
+        n_tables += 1
+    return n_tables
+
+
+def export_decoder(decoder, half_tables: bool = False) -> torch.fx.GraphModule:
+    """torch.export → a plain graph module with XNNPACK's quirks fixed (the input to PT2E);
+    ``half_tables`` stores the codebook table in fp16 (int8 builds)."""
     gm = torch.export.export(decoder, example_inputs(decoder), strict=False).module()
     _reshape_size_one_views(gm)
+    if half_tables:
+        _half_precision_tables(gm)
+    gm.graph.eliminate_dead_code()
     gm.graph.lint()
     gm.recompile()
     return gm
@@ -162,6 +196,9 @@ def write_atomic(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; an artifact is for others to read
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -251,13 +288,14 @@ class TimedRunner:
         return result
 
     def summary(self, chunk_seconds: float, threads: int) -> dict:
-        times = self.times[WARMUP_CHUNKS:] or self.times
+        excluded = WARMUP_CHUNKS if len(self.times) > WARMUP_CHUNKS else 0
+        times = self.times[excluded:]
         median = statistics.median(times)
         p95 = sorted(times)[min(len(times) - 1, int(0.95 * len(times)))]
         return {
             "threads": threads,
             "chunks_timed": len(times),
-            "warmup_chunks_excluded": min(WARMUP_CHUNKS, len(self.times) - len(times) or WARMUP_CHUNKS),
+            "warmup_chunks_excluded": excluded,
             "ms_per_chunk_median": round(1e3 * median, 4),
             "ms_per_chunk_p95": round(1e3 * p95, 4),
             "chunk_ms": round(1e3 * chunk_seconds, 4),
@@ -342,48 +380,48 @@ class ExportResult:
     failures: list[str] = field(default_factory=list)
 
 
-def _mac_modules(decoder) -> dict[str, int]:
-    """Leaf conv/linear module path → MACs per chunk (fvcore), for mixed-precision choices."""
-    from profiling.macs import count_macs
+def choose_float_layers(decoder, calib, threshold_db: float, log=print, seconds: float | None = None,
+                        choose: bool = True):
+    """Per-layer SNR, then (``choose``) the fewest noisy layers kept fp32 (never an LSTM
+    layer) to clear ``threshold_db`` + a margin.  Returns (layers kept fp32, findings)."""
+    seconds = seconds or SENSITIVITY_SECONDS
+    from .quantize_xnnpack import calibration_chunks, decoder_groups, quantize, sensitivity, simulated_snr
 
-    _, by_module = count_macs(decoder, example_inputs(decoder))
-    leaves = {name for name, m in decoder.named_modules() if isinstance(m, (torch.nn.Conv1d, torch.nn.Linear))}
-    return {name: v for name, v in by_module.items() if name in leaves and v}
-
-
-def choose_float_layers(decoder, calib, threshold_db: float, log=print, seconds: float = SENSITIVITY_SECONDS):
-    """Per-layer sensitivity, then the fewest non-LSTM layers kept fp32 to clear the threshold.
-
-    Returns (layers kept in float, findings for the manifest).
-    """
-    from .quantize_xnnpack import calibration_chunks, quantize, sensitivity, simulated_snr
-
-    macs = _mac_modules(decoder)
-    total = sum(macs.values())
-    candidates = {m: v / total for m, v in macs.items() if not m.startswith("lstm.")}
-    base, costs = sensitivity(lambda: export_decoder(decoder), decoder, calib.codes, candidates, seconds)
-    log(f"per-layer sensitivity ({seconds:g} s per excerpt, q/dq graph in PyTorch): all-int8 {base:.2f} dB")
+    groups = decoder_groups(decoder)
+    total = sum(groups.values())
+    exported = export_decoder(decoder, half_tables=True)
+    fresh = functools.partial(copy.deepcopy, exported)  # prepare_pt2e rewrites its input
+    base, costs = sensitivity(fresh, decoder, calib.codes, groups, seconds)
+    log(f"per-layer SNR ({seconds:g} s per excerpt; each layer alone in int8, q/dq graph in PyTorch); "
+        f"all int8: {base:.2f} dB")
     for c in costs:
-        log(f"  {c.module:<26s} {100 * c.mac_share:5.1f}% of MACs  fp32 → {c.snr_db_if_float:6.2f} dB "
-            f"({c.gain_db:+.2f})")
+        log(f"  {c.group:<16s} {c.snr_db_alone:6.2f} dB alone  {100 * c.noise_share:5.1f}% of the noise  "
+            f"{100 * c.mac_share:5.1f}% of MACs")
     keep: list[str] = []
     snr = base
     chunks = calibration_chunks(decoder, calib.codes, seconds)
     for c in costs:
-        if snr >= threshold_db + MIXED_MARGIN_DB or len(keep) >= MIXED_MAX_FLOAT_LAYERS or c.gain_db <= 0:
+        if not choose or snr >= threshold_db + MIXED_MARGIN_DB or len(keep) >= MIXED_MAX_FLOAT_LAYERS:
             break
-        if 1 - sum(candidates[k] for k in keep + [c.module]) < MIXED_MIN_INT8_SHARE:
-            continue
-        keep.append(c.module)
-        q = quantize(export_decoder(decoder), decoder, calib.codes, keep, seconds, desc=None)
+        if c.group.startswith("lstm.") or 1 - sum(groups[g] for g in keep + [c.group]) / total < MIXED_MIN_INT8_SHARE:
+            continue  # the LSTM stays int8; big layers would give up the int8 speed
+        keep.append(c.group)
+        q = quantize(fresh(), decoder, calib.codes, keep, seconds, desc=None)
         snr = simulated_snr(q, decoder, calib.codes, chunks)
         log(f"  keep fp32 {', '.join(keep)} → {snr:.2f} dB")
     findings = {"seconds_per_excerpt": seconds, "all_int8_snr_db": round(base, 2),
-                "layers": [c.to_dict() for c in costs], "kept_fp32": keep,
-                "snr_db_with_kept_fp32": round(snr, 2),
-                "method": "each non-LSTM conv/linear kept fp32 alone, calibrated and run as the q/dq graph "
-                          "in PyTorch, SNR vs float; the LSTM gate layers are never candidates"}
+                "layers": [c.to_dict() for c in costs], "kept_fp32": keep, "snr_db_with_kept_fp32": round(snr, 2),
+                "method": "per-layer SNR: each layer (module group) alone quantized, calibrated and run as the "
+                          "q/dq graph in PyTorch with state carried, SNR vs float; candidates for fp32 are the "
+                          "noisiest layers outside the LSTM, while ≥ 80 % of MACs stay int8"}
     return keep, findings
+
+
+def _check_arguments(chunk_frames: int, threads: int) -> None:
+    if not 1 <= chunk_frames <= MAX_CHUNK_FRAMES:
+        raise ExportError(f"--chunk-frames must be between 1 and {MAX_CHUNK_FRAMES}, got {chunk_frames}")
+    if threads < 1:
+        raise ExportError(f"--threads must be ≥ 1, got {threads}")
 
 
 def export_executorch(ckpt, out_dir, precision: str = "int8", chunk_frames: int = 16, calibration=None,
@@ -407,10 +445,7 @@ def export_executorch(ckpt, out_dir, precision: str = "int8", chunk_frames: int 
 
     if precision not in ("fp32", "int8"):
         raise ExportError(f"precision must be fp32 or int8, got {precision!r}")
-    if not 1 <= chunk_frames <= MAX_CHUNK_FRAMES:
-        raise ExportError(f"--chunk-frames must be between 1 and {MAX_CHUNK_FRAMES}, got {chunk_frames}")
-    if threads < 1:
-        raise ExportError(f"--threads must be ≥ 1, got {threads}")
+    _check_arguments(chunk_frames, threads)
     ckpt, out_dir = Path(ckpt), Path(out_dir)
     try:
         pruned = load_pruned(ckpt)
@@ -421,6 +456,15 @@ def export_executorch(ckpt, out_dir, precision: str = "int8", chunk_frames: int 
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ExportError(f"{out_dir}: cannot create output folder ({e.strerror})") from None
+    keep = list(keep_float or [])
+    if keep and precision != "int8":
+        raise ExportError("--keep-float only applies to --precision int8")
+    from .quantize_xnnpack import ROOT
+    known = {name for name, _ in decoder.named_modules() if name} | {ROOT}
+    unknown = [k for k in keep if k not in known]
+    if unknown:
+        raise ExportError(f"--keep-float: no decoder module {', '.join(map(repr, unknown))} (e.g. conv_out, "
+                          f"res_blocks.2.0, {ROOT!r})")
     torch.set_num_threads(threads)
     cfg, K = decoder.config, chunk_frames
     if music is None:
@@ -439,11 +483,10 @@ def export_executorch(ckpt, out_dir, precision: str = "int8", chunk_frames: int 
     log(f"{cfg.name}: {pruned.parameter_count:,} parameters; chunk {K} frames = {decoder.samples_per_chunk} "
         f"samples ({1e3 * decoder.samples_per_chunk / cfg.sample_rate:.2f} ms); {precision}")
 
-    keep = list(keep_float or [])
     mixed_findings = None
     t0 = time.time()
     while True:
-        gm = export_decoder(decoder)
+        gm = export_decoder(decoder, half_tables=precision == "int8")
         if precision == "int8":
             gm = quantize(gm, decoder, music.codes, keep, calibration_seconds)
         shares, program = lower(gm, decoder)
@@ -462,7 +505,8 @@ def export_executorch(ckpt, out_dir, precision: str = "int8", chunk_frames: int 
             f"{v.snr_db_vs_float:.2f} dB, LSD delta {v.lsd_delta:+.4f}, max abs err {v.max_abs_err:.3g}")
         retry = (precision == "int8" and failures and mixed_precision and not keep and mixed_findings is None)
         if retry or (run_sensitivity and precision == "int8" and mixed_findings is None):
-            added, mixed_findings = choose_float_layers(decoder, music, THRESHOLDS["int8"]["snr_db_vs_float"], log)
+            added, mixed_findings = choose_float_layers(decoder, music, THRESHOLDS["int8"]["snr_db_vs_float"], log,
+                                                        choose=bool(retry))
             if retry and added:
                 keep = added
                 log(f"int8 missed its thresholds; rebuilding with {', '.join(keep)} in fp32")
@@ -476,6 +520,8 @@ def export_executorch(ckpt, out_dir, precision: str = "int8", chunk_frames: int 
     runtime = timed.summary(decoder.samples_per_chunk / cfg.sample_rate, threads)
     size = pte.stat().st_size
     size_bound = math.floor(1.25 * pruned.parameter_count) + INT8_SIZE_SLACK_BYTES
+    if verify_seconds is None and v.seconds < MIN_VERIFY_SECONDS:
+        failures.append(f"verified over {v.seconds:.1f} s of music < {MIN_VERIFY_SECONDS:g} s")
     if shares.delegated_share < MIN_DELEGATED_SHARE:
         failures.append(f"{100 * shares.delegated_share:.2f}% of MACs delegated < {100 * MIN_DELEGATED_SHARE:g}%")
     if precision == "int8" and size > size_bound:
@@ -496,6 +542,7 @@ def export_executorch(ckpt, out_dir, precision: str = "int8", chunk_frames: int 
             "weights": "int8 symmetric per-channel", "activations": "int8 per-tensor (histogram observer)",
             "calibration": "real-music codes streamed chunk by chunk, state carried from zeros",
             "calibration_seconds_per_excerpt": calibration_seconds,
+            "codebook_table": "float16 (gathered on the portable kernels, widened to float32)",
             "sensitivity": mixed_findings},
         "real_time_factor": runtime["real_time_factor_median"],
         "macs_counted": "fvcore on the StreamingDecoder: conv, linear; not elementwise ops, biases, or "
@@ -504,7 +551,7 @@ def export_executorch(ckpt, out_dir, precision: str = "int8", chunk_frames: int 
         "toolchain": _versions(),
     }
     manifest = build_manifest(backend="executorch-xnnpack", artifact=pte, precision=precision, decoder=decoder,
-                              source_sha256=pruned.source_sha256, gmacs_per_s=round(gmacs_per_s, 4),
+                              source_sha256=pruned.source_sha256, gmacs_per_s=round(gmacs_per_s, 6),
                               verification=verification, trained=pruned.step > 0, extra=extra)
     write_manifest(manifest_path, manifest)
 
@@ -549,14 +596,15 @@ def main(argv=None) -> int:
     p.add_argument("--calibration", help="audio file or folder (default: the shipped clip, 24 s)")
     p.add_argument("--threads", type=int, default=1, help="runtime threads for verification/RTF (default 1)")
     p.add_argument("--keep-float", action="append", default=[], metavar="MODULE",
-                   help="keep this decoder module in fp32 (repeatable), e.g. conv_out")
+                   help="keep this decoder module in fp32 (repeatable), e.g. conv_out, res_blocks.2.0, '<root>'")
     p.add_argument("--no-mixed-precision", action="store_true",
                    help="do not retry a failing int8 build with its most sensitive layers in fp32")
     p.add_argument("--sensitivity", action="store_true",
-                   help="measure per-layer int8 sensitivity even when int8 passes (recorded in the manifest)")
+                   help="measure the per-layer SNR even when int8 passes (recorded in the manifest)")
     args = p.parse_args(argv)
     _quiet()
     try:
+        _check_arguments(args.chunk_frames, args.threads)
         if not Path(args.ckpt).is_file():
             raise ExportError(f"{args.ckpt}: no such checkpoint file")
         result = export_executorch(args.ckpt, args.out, args.precision, args.chunk_frames, args.calibration,

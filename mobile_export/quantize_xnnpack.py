@@ -7,17 +7,18 @@ chunk *with state carried from zeros*, exactly as the phone runs it — one chun
 codes from zero state would see neither the LSTM's settled h/c nor the convolutions'
 filled context.
 
-Mixed precision: ``keep_float`` names modules (``StreamingDecoder`` submodule paths, e.g.
-``conv_out`` or ``res_blocks.2.0.conv_b``) whose ops are left unannotated, so they stay
-fp32 (still inside the XNNPACK delegate).  ``sensitivity`` measures how many dB each
-candidate costs in int8 so that only the layers that pay for it are kept in float.
+Mixed precision: ``keep_float`` names module groups (``StreamingDecoder`` submodule paths,
+e.g. ``conv_out`` or ``res_blocks.2.0``, or ``ROOT`` for the top-level ops) whose ops are
+left unannotated, so they stay fp32 (still inside the XNNPACK delegate).  ``sensitivity``
+measures each layer's own int8 noise (per-layer SNR: that layer alone in int8) so that
+only the layers that cost the most dB are kept in float.
 """
 from __future__ import annotations
 
 import logging
 import math
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 import torch
@@ -28,31 +29,65 @@ from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (  # noqa: E
     XNNPACKQuantizer,
     get_symmetric_quantization_config,
 )
+from executorch.backends.xnnpack.quantizer.xnnpack_quantizer_utils import propagate_annotation  # noqa: E402
+from torchao.quantization.pt2e.quantizer.quantizer import Q_ANNOTATION_KEY  # noqa: E402
 from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e  # noqa: E402
 
 
+ROOT = "<root>"  # the decoder's own ops, outside every submodule (ELUs before upsamplers, skip add, …)
+
+
 def module_path(node: torch.fx.Node) -> str:
-    """Innermost ``nn.Module`` path a traced node came from ('' when none is recorded)."""
+    """Innermost ``nn.Module`` path a traced node came from ('' for the top-level module)."""
     stack = node.meta.get("nn_module_stack") or {}
     return list(stack.values())[-1][0] if stack else ""
 
 
-def _in_any(node: torch.fx.Node, prefixes: frozenset[str]) -> bool:
+def in_group(node: torch.fx.Node, group: str) -> bool:
+    """Is the node an op of module ``group`` (a path like ``res_blocks.2.0``, or ``ROOT``)?"""
     path = module_path(node)
-    return any(path == p or path.startswith(p + ".") for p in prefixes)
+    if group == ROOT:
+        return path == ""
+    return path == group or path.startswith(group + ".")
 
 
-def make_quantizer(keep_float: Iterable[str] = ()) -> XNNPACKQuantizer:
-    """Symmetric int8, per-channel weights; ops inside ``keep_float`` modules stay float.
+class ModuleScopedQuantizer(XNNPACKQuantizer):
+    """``XNNPACKQuantizer`` (symmetric int8, per-channel weights) with per-module exclusions.
 
-    The annotators ask the filter about every node of a pattern (op, weight, bias); weight
-    and bias ``get_attr`` nodes carry no module stack, so only the op decides.
+    In executorch 1.5.1 the ``cat`` annotator ignores ``set_filter_function``, so a filter
+    alone would still quantize every state concatenation.  Instead every pattern is
+    annotated, then annotations of ops that ``quantize_node`` rejects are dropped before
+    shared specs are propagated (their weights then get no observer either).
     """
-    quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
-    skip = frozenset(keep_float)
-    if skip:
-        quantizer.set_filter_function(lambda n: not _in_any(n, skip))
-    return quantizer
+
+    def __init__(self, quantize_node: Callable[[torch.fx.Node], bool] | None = None):
+        super().__init__()
+        self.set_global(get_symmetric_quantization_config(is_per_channel=True))
+        self.quantize_node = quantize_node
+
+    def annotate(self, model: torch.fx.GraphModule) -> torch.fx.GraphModule:
+        model = self._annotate_for_quantization_config(model)
+        if self.quantize_node is not None:
+            for node in model.graph.nodes:
+                if node.op == "call_function" and not self.quantize_node(node):
+                    node.meta.pop(Q_ANNOTATION_KEY, None)
+        propagate_annotation(model)
+        return model
+
+
+def make_quantizer(keep_float: Iterable[str] = (), only: Iterable[str] | None = None) -> ModuleScopedQuantizer:
+    """``keep_float``: module groups whose ops stay fp32 (mixed precision).  ``only``:
+    quantize these groups' ops and nothing else (per-layer noise analysis)."""
+    skip, keep = tuple(keep_float), None if only is None else tuple(only)
+    if not skip and keep is None:
+        return ModuleScopedQuantizer()
+
+    def quantize_node(n: torch.fx.Node) -> bool:
+        if any(in_group(n, g) for g in skip):
+            return False
+        return keep is None or any(in_group(n, g) for g in keep)
+
+    return ModuleScopedQuantizer(quantize_node)
 
 
 def stream_chunks(module, decoder, codes: torch.Tensor, max_chunks: int | None = None, progress=None):
@@ -84,14 +119,15 @@ def calibration_chunks(decoder, codes: torch.Tensor, seconds: float | None) -> i
 
 
 def quantize(graph_module: torch.fx.GraphModule, decoder, codes: torch.Tensor, keep_float: Iterable[str] = (),
-             calibration_seconds: float | None = None, desc: str | None = "calibrate") -> torch.fx.GraphModule:
+             calibration_seconds: float | None = None, desc: str | None = "calibrate",
+             only: Iterable[str] | None = None) -> torch.fx.GraphModule:
     """prepare_pt2e → stream real-music codes through it (state carried) → convert_pt2e.
 
     ``graph_module`` is an exported program's ``.module()`` (it is modified in place);
     ``codes`` [N, n_q, F] are the calibration excerpts; the result is the q/dq graph
     (run it in PyTorch to simulate the int8 artifact, or export it again to lower it).
     """
-    prepared = prepare_pt2e(graph_module, make_quantizer(keep_float))
+    prepared = prepare_pt2e(graph_module, make_quantizer(keep_float, only))
     chunks = calibration_chunks(decoder, codes, calibration_seconds)
     bar = _bar(desc, codes.shape[0] * (chunks or codes.shape[-1] // decoder.chunk_frames))
     try:
@@ -119,43 +155,59 @@ def simulated_snr(quantized, decoder, codes: torch.Tensor, max_chunks: int | Non
     return snr_db(np.concatenate(ref), np.concatenate(est))
 
 
+def decoder_groups(decoder) -> dict[str, int]:
+    """The decoder's layers as quantization groups → MACs per chunk: ``ROOT`` (elementwise
+    only), conv_in, each LSTM layer, each upsampler and residual block, conv_out."""
+    from profiling.macs import count_macs
+
+    _, by_module = count_macs(decoder, (torch.zeros(decoder.input_spec().shape, dtype=torch.int32),
+                                        *decoder.init_state()))
+    groups = {ROOT: 0, "conv_in": by_module.get("conv_in", 0)}
+    groups.update({f"lstm.{i}": by_module.get(f"lstm.{i}", 0) for i in range(len(decoder.lstm))})
+    for s, stage in enumerate(decoder.res_blocks):
+        groups[f"upsamplers.{s}"] = by_module.get(f"upsamplers.{s}", 0)
+        groups.update({f"res_blocks.{s}.{r}": by_module.get(f"res_blocks.{s}.{r}", 0) for r in range(len(stage))})
+    groups["conv_out"] = by_module.get("conv_out", 0)
+    return groups
+
+
 @dataclass
 class LayerCost:
-    """What keeping one module in float buys: dB recovered, and the MACs it would move out of int8."""
+    """One layer's int8 noise: the SNR vs float when it alone is int8, and its MAC share."""
 
-    module: str
-    snr_db_if_float: float
-    gain_db: float
+    group: str
+    snr_db_alone: float
+    noise_share: float  # of the summed isolated noise powers
     mac_share: float
 
     def to_dict(self) -> dict:
-        return {"module": self.module, "snr_db_if_float": round(self.snr_db_if_float, 2),
-                "gain_db": round(self.gain_db, 2), "mac_share": round(self.mac_share, 5)}
+        return {"layer": self.group, "snr_db_int8_alone": round(self.snr_db_alone, 2),
+                "noise_share": round(self.noise_share, 4), "mac_share": round(self.mac_share, 5)}
 
 
-def sensitivity(export_fn, decoder, codes: torch.Tensor, candidates: dict[str, float], seconds: float,
-                baseline_keep: Iterable[str] = (), progress: bool = True) -> tuple[float, list[LayerCost]]:
-    """Per-layer sensitivity: for each candidate module, the SNR with it (alone) kept in float.
+def sensitivity(export_fn, decoder, codes: torch.Tensor, groups: dict[str, int], seconds: float,
+                progress: bool = True) -> tuple[float, list[LayerCost]]:
+    """Per-layer SNR: each group quantized alone (everything else fp32), SNR vs float.
 
-    ``export_fn()`` returns a fresh exported graph module (prepare modifies its input);
-    ``candidates`` maps module path → its share of MACs.  Calibration and evaluation use
-    the first ``seconds`` of each excerpt (a cheap proxy; the artifact is verified in full).
-    Returns the all-int8 SNR and the costs, largest gain first.
+    ``export_fn()`` returns a fresh exported graph module (prepare modifies its input).
+    Calibration and evaluation use the first ``seconds`` of each excerpt (a cheap proxy;
+    the artifact itself is verified in full).  Returns the all-int8 SNR and the layers,
+    noisiest (lowest SNR, most dB cost) first.
     """
     chunks = calibration_chunks(decoder, codes, seconds)
-    base_keep = tuple(baseline_keep)
-    base = simulated_snr(quantize(export_fn(), decoder, codes, base_keep, seconds, desc=None),
-                         decoder, codes, chunks)
-    items = list(candidates.items())
+    base = simulated_snr(quantize(export_fn(), decoder, codes, (), seconds, desc=None), decoder, codes, chunks)
+    items = list(groups)
     if progress:
         from tqdm import tqdm
-        items = tqdm(items, desc="per-layer sensitivity", unit="layer", leave=False)
-    costs = []
-    for name, share in items:
-        q = quantize(export_fn(), decoder, codes, base_keep + (name,), seconds, desc=None)
-        s = simulated_snr(q, decoder, codes, chunks)
-        costs.append(LayerCost(name, s, s - base, share))
-    costs.sort(key=lambda c: -c.gain_db)
+        items = tqdm(items, desc="per-layer SNR", unit="layer", leave=False)
+    alone = {}
+    for g in items:
+        q = quantize(export_fn(), decoder, codes, (), seconds, desc=None, only=(g,))
+        alone[g] = simulated_snr(q, decoder, codes, chunks)
+    noise = {g: 10 ** (-v / 10) for g, v in alone.items()}
+    total_noise, total_macs = sum(noise.values()) or 1.0, sum(groups.values()) or 1
+    costs = [LayerCost(g, alone[g], noise[g] / total_noise, groups[g] / total_macs) for g in groups]
+    costs.sort(key=lambda c: c.snr_db_alone)
     return base, costs
 
 

@@ -1,0 +1,234 @@
+"""ExecuTorch export: the whole path (export → quantize → lower → .pte → runtime → manifest).
+
+The tiny config runs every step (the toolchain's lowering dominates: 10–30 s per program on
+a shared 2-core host); the real tq64 decoder is exported once at int8 (untrained weights,
+verified over a short slice: the CLI verifies ≥ 20 s), and the float streaming decoder is
+checked against the offline decoder over ≥ 30 s of music for K in {1, 5, 16, 64}.
+"""
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("executorch")
+
+from mobile_export import executorch as et  # noqa: E402
+from mobile_export.calibration import encode_music  # noqa: E402
+from mobile_export.prune import load_pruned, prune  # noqa: E402
+from tqcodec.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from tqcodec.configs import get_config  # noqa: E402
+from tqcodec.model import TQCodec  # noqa: E402
+
+K_TINY = 2  # the LSTM is unrolled over the chunk: a short chunk lowers fastest
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One thread: the export is latency-bound and the host is shared (two threads thrash)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _checkpoint(tmp_path_factory, name: str):
+    path = tmp_path_factory.mktemp(name) / f"{name}.pt"
+    torch.manual_seed(0)
+    save_checkpoint(path, TQCodec(get_config(name)).eval(), extra={"trained": False})
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    path = _checkpoint(tmp_path_factory, "tiny")
+    model, _ = load_checkpoint(path)
+    return path, encode_music(model, None, max_seconds=4.0, excerpt_seconds=2.0)  # 2 excerpts of 2 s
+
+
+@pytest.fixture(scope="module")
+def tiny_fp32(tiny, tmp_path_factory):
+    path, music = tiny
+    return et.export_executorch(path, tmp_path_factory.mktemp("fp32"), "fp32", K_TINY, music=music,
+                                verify_seconds=1.0, log=lambda *_: None)
+
+
+@pytest.fixture(scope="module")
+def tiny_int8(tiny, tmp_path_factory):
+    path, music = tiny
+    return et.export_executorch(path, tmp_path_factory.mktemp("int8"), "int8", K_TINY, music=music,
+                                calibration_seconds=0.25, verify_seconds=1.0, log=lambda *_: None)
+
+
+def test_fp32_matches_float_and_carries_state(tiny, tiny_fp32):
+    path, music = tiny
+    assert not tiny_fp32.failures
+    assert tiny_fp32.pte.name == "tiny-fp32-k2.pte" and tiny_fp32.pte.is_file()
+    assert tiny_fp32.manifest["verification"]["snr_db_vs_float"] >= 80
+    dec = load_pruned(path).streaming(K_TINY)
+    codes = music.codes[0, :, : 12 * K_TINY]
+    ref = dec.decode(codes).numpy()
+    runner = et.ExecuTorchChunkRunner(tiny_fp32.pte)  # manifest found beside the .pte
+    state, out, fresh = runner.init_state(), [], []
+    for start in range(0, codes.shape[-1], K_TINY):
+        chunk = codes[None, :, start:start + K_TINY].numpy().astype(np.int32)
+        audio, state = runner.run_chunk(chunk, state)
+        out.append(audio)
+        fresh.append(runner.run_chunk(chunk, runner.init_state())[0])
+    np.testing.assert_allclose(np.concatenate(out), ref, atol=1e-4)
+    assert np.abs(np.concatenate(fresh) - ref).max() > 1e-3  # the state really matters
+    decoded = et.decode_with_pte(tiny_fp32.pte, music.codes[:, :, :31].numpy())  # not a multiple of K
+    assert decoded.shape == (2, 31 * 64)
+    np.testing.assert_allclose(decoded[0], dec.decode(music.codes[0, :, :31]).numpy(), atol=1e-4)
+
+
+def test_manifest_contract(tiny_fp32):
+    m = json.loads(tiny_fp32.manifest_path.read_text())
+    assert tiny_fp32.manifest_path.name == "tiny-fp32-k2.manifest.json"
+    assert m["format"] == "executorch-xnnpack" and m["precision"] == "fp32" and m["config"] == "tiny"
+    assert m["sample_rate"] == 44100 and m["hop"] == 64 and m["chunk_frames"] == K_TINY
+    assert len(m["checkpoint_sha256"]) == 64 and m["artifact"] == tiny_fp32.pte.name
+    assert m["inputs"][0] == {"name": "codes", "shape": [1, 3, K_TINY], "dtype": "int32"}
+    assert m["outputs"][0] == {"name": "audio", "shape": [1, 1, 64 * K_TINY], "dtype": "float32"}
+    assert [s["name"] for s in m["state"]][:3] == ["conv_in", "lstm0_h", "lstm0_c"]
+    assert m["inputs"][1:] == m["state"] and len(m["outputs"]) == 1 + len(m["state"])
+    assert all(s["dtype"] == "float32" for s in m["state"])
+    v = m["verification"]
+    for key in ("snr_db_vs_float", "lsd_delta", "max_abs_err", "passed", "runtime"):
+        assert key in v
+    assert v["passed"] is True and v["runtime"]["threads"] == 1 and v["runtime"]["real_time_factor_median"] > 0
+    assert m["gmacs_per_s"] > 0 and m["real_time_factor"] > 0
+    assert m["delegation"]["delegated_mac_share"] >= 0.95 and m["int8_mac_share"] == 0
+    assert m["artifact_bytes"] == tiny_fp32.pte.stat().st_size == m["size_check"]["bytes"]
+    # MACs read off the lowered graph agree with fvcore's count of the PyTorch decoder
+    per_chunk = m["delegation"]["macs_per_chunk"]
+    assert m["gmacs_per_s"] == pytest.approx(per_chunk * 44100 / (64 * K_TINY) / 1e9, rel=1e-3)
+
+
+def test_int8_is_fully_delegated_and_quantized(tiny_int8, tiny_fp32):
+    m = tiny_int8.manifest
+    assert m["precision"] == "int8" and tiny_int8.pte.name == "tiny-int8-k2.pte"
+    assert m["delegation"]["delegated_mac_share"] >= 0.95
+    assert m["int8_mac_share"] == 1.0  # the LSTM's gate layers included
+    assert m["size_check"]["bytes"] <= m["size_check"]["bound_bytes"]
+    assert tiny_int8.pte.stat().st_size < tiny_fp32.pte.stat().st_size
+    v = m["verification"]
+    assert 10 < v["snr_db_vs_float"] < 80  # really quantized, and not garbage
+    assert v["passed"] is (not tiny_int8.failures)
+
+
+def test_quantizer_keeps_named_modules_float(tiny):
+    from torch.nn import Conv1d, Linear
+
+    from mobile_export.delegation import mac_shares
+    from mobile_export.quantize_xnnpack import quantize
+    from profiling.macs import count_macs
+
+    path, music = tiny
+    dec = load_pruned(path).streaming(K_TINY)
+    q = quantize(et.export_decoder(dec), dec, music.codes, keep_float=["conv_out"], calibration_seconds=0.1,
+                 desc=None)
+    shares = mac_shares(q)  # the q/dq graph, before lowering
+    _, by_module = count_macs(dec, et.example_inputs(dec))
+    assert shares.total == sum(by_module[n] for n, m in dec.named_modules() if isinstance(m, (Conv1d, Linear)))
+    assert shares.int8_share == pytest.approx(1 - by_module["conv_out.conv"] / shares.total)
+
+
+def test_forced_threshold_failure_still_writes_manifest(tiny, tmp_path, monkeypatch, capsys):
+    import mobile_export.verify as verify
+
+    path, music = tiny
+    monkeypatch.setitem(verify.THRESHOLDS, "fp32", {"snr_db_vs_float": 1000.0})
+    monkeypatch.setattr(et, "load_music", lambda *a: music)  # the CLI would encode the clip
+    assert et.main(["--ckpt", str(path), "--out", str(tmp_path), "--precision", "fp32",
+                    "--chunk-frames", "3"]) == 1
+    assert "FAILED" in capsys.readouterr().out
+    m = json.loads((tmp_path / "tiny-fp32-k3.manifest.json").read_text())
+    assert m["verification"]["passed"] is False and m["verification"]["failures"]
+    assert m["verification"]["seconds_of_music"] == pytest.approx(4.0, abs=0.1)
+
+
+def test_int8_below_threshold_keeps_noisiest_layers_fp32(tiny, tmp_path, monkeypatch):
+    """A failing int8 build measures per-layer SNR and rebuilds with the noisiest non-LSTM layers in fp32."""
+    import mobile_export.quantize_xnnpack as qx
+    import mobile_export.verify as verify
+
+    path, music = tiny
+    monkeypatch.setitem(verify.THRESHOLDS, "int8", {"snr_db_vs_float": 150.0, "lsd_delta": 0.05})
+    monkeypatch.setattr(et, "SENSITIVITY_SECONDS", 0.05)
+    monkeypatch.setattr(et, "MIXED_MAX_FLOAT_LAYERS", 1)
+    every = qx.decoder_groups
+    few = ("<root>", "lstm.0", "conv_out")  # the path is under test, not the figures
+    monkeypatch.setattr(qx, "decoder_groups", lambda d: {g: v for g, v in every(d).items() if g in few})
+    result = et.export_executorch(path, tmp_path, "int8", K_TINY, music=music, calibration_seconds=0.05,
+                                  verify_seconds=0.5, log=lambda *_: None)
+    m = result.manifest
+    assert result.failures and m["verification"]["passed"] is False  # 150 dB is out of reach
+    findings = m["quantization"]["sensitivity"]
+    layers = [entry["layer"] for entry in findings["layers"]]
+    assert sorted(layers) == sorted(few)
+    kept = m["kept_fp32"]
+    assert kept == findings["kept_fp32"] and len(kept) == 1 and kept[0] in ("<root>", "conv_out")  # never the LSTM
+    assert et.MIXED_MIN_INT8_SHARE <= m["int8_mac_share"] <= 1.0
+    assert m["delegation"]["delegated_mac_share"] >= 0.95
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--ckpt", "/nonexistent/x.pt"], "no such checkpoint"),
+    (["--chunk-frames", "0"], "--chunk-frames"),
+    (["--chunk-frames", "100000"], "--chunk-frames"),
+])
+def test_cli_user_errors_are_one_line(tiny, tmp_path, args, message):
+    path, _ = tiny
+    argv = ["--ckpt", str(path), "--out", str(tmp_path)] + args
+    r = subprocess.run([sys.executable, "-m", "mobile_export.executorch", *argv], capture_output=True, text=True,
+                       cwd=Path(et.__file__).resolve().parents[1])
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and message in r.stderr
+    assert len([ln for ln in r.stderr.splitlines() if ln.startswith("error:")]) == 1
+
+
+# -- the real size ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tq64(tmp_path_factory):
+    """An untrained tq64 checkpoint and the shipped clip's codes (both channels, 24 s)."""
+    path = _checkpoint(tmp_path_factory, "tq64")
+    model, meta = load_checkpoint(path)
+    return path, model, meta, encode_music(model, None)
+
+
+@pytest.mark.real_size
+def test_tq64_int8_export(tq64, tmp_path):
+    path, _, _, music = tq64
+    result = et.export_executorch(path, tmp_path, "int8", 16, music=music, calibration_seconds=1.0,
+                                  verify_seconds=1.0, mixed_precision=False, log=lambda *_: None)
+    m = result.manifest
+    assert m["delegation"]["delegated_mac_share"] >= 0.95
+    assert m["int8_mac_share"] == 1.0
+    assert m["size_check"]["bytes"] <= m["size_check"]["bound_bytes"]
+    assert m["verification"]["snr_db_vs_float"] >= 25
+    assert m["gmacs_per_s"] == pytest.approx(6.2, rel=0.03)
+
+
+@pytest.mark.real_size
+def test_streaming_equals_offline_over_30_seconds(tq64):
+    """Chunked float decoding from zero state == TQCodec.decode, for every chunk size."""
+    _, model, meta, music = tq64
+    cfg = model.config
+    seq = torch.cat([music.codes[0], music.codes[1]], dim=-1)  # the clip's two channels, 24 s
+    need = math.ceil(30 * cfg.frame_rate)
+    seq = torch.cat([seq, seq[:, : need - seq.shape[-1]]], dim=-1)  # plus a repeat: ≥ 30 s
+    assert seq.shape[-1] * cfg.hop_length / cfg.sample_rate >= 30
+    with torch.inference_mode():
+        ref = model.decode(seq[None])[0, 0]
+    pruned = prune(model, meta)
+    for K in (1, 5, 16, 64):
+        with torch.inference_mode():
+            out = pruned.streaming(K).decode(seq)
+        assert out.shape == ref.shape
+        err = float((out - ref).abs().max())
+        assert err <= 1e-5, f"K={K}: max abs err {err:.3g}"
