@@ -1,12 +1,16 @@
-"""LiteRT (``.tflite``) export of the streaming decoder: full-integer int8 or fp32.
+"""LiteRT (``.tflite``) export of the streaming decoder: int8 (weights and activations) or fp32.
 
 ``python -m mobile_export.litert --ckpt tq64.pt --out build/litert [--precision int8|fp32]
 [--chunk-frames K] [--calibration DIR]`` loads the checkpoint, encodes real music into
 codes (calibration and verification), converts with litert-torch, writes
-``<config>-<precision>-k<K>.tflite`` and ``<artifact>.manifest.json`` beside it, then
-runs the ``.tflite`` with ai-edge-litert chunk by chunk over all the music with state
-carried and compares with the float decoder.  Exit 1 when verification fails (the
-manifest is still written and says FAILED), 2 on bad input.
+``<config>-<precision>-k<K>.tflite`` atomically and ``<config>-<precision>-k<K>.manifest.json``
+beside it, then runs the ``.tflite`` with ai-edge-litert chunk by chunk over all the music
+with state carried and compares with the float decoder.  Exit 1 when verification fails
+(the manifest is still written and says FAILED), 2 on bad input.
+
+int8 means every conv and linear (LSTM gate projections included, 99.7 % of the MACs for
+tq64) runs with int8 weights and int8 activations; see ``quantize_litert`` for what stays
+float and why.
 
 LiteRT quirks handled here, not in the model:
 
@@ -20,10 +24,15 @@ LiteRT quirks handled here, not in the model:
   tensor float32, so apps pass ``next_*`` straight back in and nothing re-quantises.
 * whatever still arrives int8 at the boundary is (de)quantised by ``LiteRTChunkRunner``
   with the scale and zero point from the signature's details.
+* the codebook table: the PT2E quantizer has no pattern for a gather, so int8 exports
+  store the table as int8 rows with one float scale per row (symmetric) and gather both
+  (GATHER int8 → CAST → MUL): 2.6 → 0.66 MB for tq64, for ~0.1 dB.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import copy
 import logging
 import os
 import platform
@@ -31,6 +40,7 @@ import statistics
 import sys
 import tempfile
 import time
+import types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,9 +54,9 @@ from .verify import THRESHOLDS, Verification, verify
 
 PRECISIONS = ("int8", "fp32")
 STATE_NUDGE = 1.0 + 2.0 ** -23  # see the module docstring: keeps state float32 at the boundary
-# Layers kept in float by default (sensitivity analysis on tq64; see quantize_litert and the report):
-# the output conv is 0.3 % of the MACs and an int8 output stage would clip the audio to the
-# calibrated range and quantise it to 8 bits.
+# Kept in float by default: the output conv is 0.3 % of the MACs, yet in int8 it costs 4.5 dB
+# on tq64 (39.5 → 44.0 dB over the 24-s clip) — it would quantise the audio itself to 8 bits
+# and clip it to the calibrated range.  ``--sensitivity`` measures every layer the same way.
 DEFAULT_KEEP_FLOAT = ("conv_out",)
 SIGNATURE = "serving_default"
 
@@ -76,6 +86,25 @@ class SignatureModule(nn.Module):
         return {"codes": codes.to(torch.int32), **dict(zip(self.state_names, d.init_state()))}
 
 
+def _int8_embed(self: StreamingDecoder, codes: torch.Tensor) -> torch.Tensor:
+    """``StreamingDecoder.embed`` over int8 rows × per-row scales (see ``int8_codebook``)."""
+    flat = (codes.to(torch.int32) + self.offsets).reshape(-1)
+    rows = self.table_q[flat].to(torch.float32) * self.table_scale[flat]
+    return rows.reshape(self.n_q, self.chunk_frames, self.latent_dim).sum(0).t().unsqueeze(0)
+
+
+def int8_codebook(decoder: StreamingDecoder) -> StreamingDecoder:
+    """A copy of ``decoder`` whose codebook table is int8 with one symmetric scale per row."""
+    d = copy.deepcopy(decoder)
+    table = d.table
+    scale = table.abs().amax(1, keepdim=True).clamp_min(1e-12) / 127
+    d.register_buffer("table_q", torch.round(table / scale).to(torch.int8))
+    d.register_buffer("table_scale", scale)
+    del d.table
+    d.embed = types.MethodType(_int8_embed, d)
+    return d
+
+
 def convert(decoder: StreamingDecoder, precision: str, music=None, keep_float=DEFAULT_KEEP_FLOAT,
             calibration_seconds: float | None = None, progress: bool = True):
     """Convert to a ``litert_torch`` model (``.export(path)`` writes the flatbuffer)."""
@@ -85,7 +114,8 @@ def convert(decoder: StreamingDecoder, precision: str, music=None, keep_float=DE
     logging.getLogger("absl").setLevel(logging.ERROR)
     if precision not in PRECISIONS:
         raise ValueError(f"precision {precision!r}: LiteRT export supports {', '.join(PRECISIONS)}")
-    sig = SignatureModule(decoder, float_state_boundary=precision == "int8").eval()
+    target = int8_codebook(decoder) if precision == "int8" else decoder
+    sig = SignatureModule(target, float_state_boundary=precision == "int8").eval()
     example = music.codes[:1, :, :decoder.chunk_frames] if music is not None else None
     kwargs = sig.sample_kwargs(example)
     if precision == "fp32":
@@ -169,26 +199,33 @@ class LiteRTChunkRunner:
                 "outputs": {k: describe(v) for k, v in self.out_details.items()}}
 
 
-def benchmark(runner, codes: torch.Tensor, chunk_frames: int, sample_rate: int, chunks: int = 200,
-              warmup: int = 20) -> dict:
-    """Median wall time of ``run_chunk`` (Python boundary included) over real codes, warm-up excluded."""
+def benchmark(runner, codes: torch.Tensor, chunk_frames: int, sample_rate: int, hop: int = 64,
+              chunks: int = 200, warmup: int = 20) -> dict:
+    """Time ``run_chunk`` (1 thread, Python boundary included) over real codes, warm-up excluded.
+
+    Wall time is what a real-time player sees; on a shared build host other processes
+    inflate it, so the thread's CPU time is recorded too (the uncontended estimate).
+    """
     c = codes[0].to(torch.int32).numpy()
     n = min(chunks + warmup, c.shape[-1] // chunk_frames)
     state = runner.init_state()
-    times = []
+    wall, cpu = [], []
     for i in range(n):
         x = np.ascontiguousarray(c[None, :, i * chunk_frames:(i + 1) * chunk_frames])
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         _, state = runner.run_chunk(x, state)
-        times.append(time.perf_counter() - t0)
-    timed = times[warmup:] or times
-    chunk_s = chunk_frames * 64 / sample_rate
-    med = statistics.median(timed)
-    return {"threads": 1, "chunk_frames": chunk_frames, "chunks_timed": len(timed), "warmup_chunks": warmup,
-            "median_ms_per_chunk": round(1e3 * med, 4), "max_ms_per_chunk": round(1e3 * max(timed), 4),
-            "real_time_factor": round(med / chunk_s, 5), "chunk_ms_of_audio": round(1e3 * chunk_s, 3),
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.thread_time() - c0)
+    wall, cpu = wall[warmup:] or wall, cpu[warmup:] or cpu
+    chunk_s = chunk_frames * hop / sample_rate
+    med, med_cpu = statistics.median(wall), statistics.median(cpu)
+    return {"threads": 1, "chunk_frames": chunk_frames, "chunks_timed": len(wall), "warmup_chunks": warmup,
+            "chunk_ms_of_audio": round(1e3 * chunk_s, 3),
+            "median_ms_per_chunk": round(1e3 * med, 4), "min_ms_per_chunk": round(1e3 * min(wall), 4),
+            "max_ms_per_chunk": round(1e3 * max(wall), 4), "real_time_factor": round(med / chunk_s, 5),
+            "median_cpu_ms_per_chunk": round(1e3 * med_cpu, 4), "real_time_factor_cpu": round(med_cpu / chunk_s, 5),
             "host": f"{platform.machine()} {platform.processor() or platform.platform()}, {os.cpu_count()} cores",
-            "note": "this build host (shared, Python overhead included), not a phone"}
+            "note": "this build host (shared with other jobs; Python call overhead included), not a phone"}
 
 
 @dataclass
@@ -203,18 +240,78 @@ class ExportResult:
         return not self.verification.failures()
 
 
+@contextlib.contextmanager
+def torch_threads(n: int = 1):
+    """Run PyTorch with ``n`` intra-op threads, then restore the previous setting.
+
+    Calibration and verification run one chunk (tens of small ops) at a time; on a busy
+    machine a multi-threaded op waits for its slowest thread, which made the tiny decoder
+    30x slower with 2 threads than with 1.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def capture(run_chunk):
+    """Wrap a ``run_chunk`` so every audio chunk it returns is also kept (in call order)."""
+    kept: list[np.ndarray] = []
+
+    def wrapped(codes, state):
+        audio, state = run_chunk(codes, state)
+        kept.append(np.asarray(audio, dtype=np.float32).reshape(-1))
+        return audio, state
+
+    return wrapped, kept
+
+
+def drift_by_quarter(chunks: list[np.ndarray], decoder: StreamingDecoder, music) -> dict:
+    """SNR vs float over each quarter of every excerpt, from the chunks ``verify`` streamed.
+
+    State is carried from the start of each excerpt, so error that accumulates in the state
+    (fp16 or int8) shows as falling SNR from the first quarter to the last.
+    """
+    K = decoder.chunk_frames
+    usable = music.codes.shape[-1] // K * K
+    art = np.concatenate(chunks).reshape(music.codes.shape[0], -1)
+    with torch.no_grad():
+        ref = np.stack([decoder.decode(music.codes[i, :, :usable]).numpy() for i in range(art.shape[0])])
+    quarters = []
+    for q in range(4):
+        sl = slice(q * art.shape[1] // 4, (q + 1) * art.shape[1] // 4)
+        noise = float(np.sum((ref[:, sl] - art[:, sl]) ** 2))
+        quarters.append(round(min(200.0, 10 * np.log10(float(np.sum(ref[:, sl] ** 2)) / noise)), 2)
+                        if noise > 0 else 200.0)
+    return {"snr_db_by_quarter": quarters, "seconds_per_excerpt": round(art.shape[1] / decoder.config.sample_rate, 2),
+            "note": "SNR vs float over each quarter of every excerpt, state carried from its start; "
+                    "a falling sequence would mean error accumulating in the state"}
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def artifact_stem(config_name: str, precision: str, chunk_frames: int) -> str:
     return f"{config_name}-{precision}-k{chunk_frames}"
 
 
-def mac_split(decoder: StreamingDecoder, keep_float, precision: str) -> dict:
-    """GMAC/s (fvcore) and the share of MACs that run in int8."""
+def macs_by_module(decoder: StreamingDecoder) -> tuple[int, dict[str, int]]:
+    """fvcore MACs of one chunk, total and per module path."""
     from profiling.macs import count_macs
 
+    return count_macs(decoder, (torch.zeros(decoder.input_spec().shape, dtype=torch.int32), *decoder.init_state()))
+
+
+def mac_split(decoder: StreamingDecoder, keep_float, precision: str) -> dict:
+    """GMAC/s (fvcore) and the share of MACs that run in int8."""
     from .quantize_litert import quantizable_layers
 
-    total, by_module = count_macs(decoder, (torch.zeros(decoder.input_spec().shape, dtype=torch.int32),
-                                            *decoder.init_state()))
+    total, by_module = macs_by_module(decoder)
     keep = tuple(keep_float)
     layers = quantizable_layers(decoder)
     int8 = [] if precision != "int8" else \
@@ -225,23 +322,60 @@ def mac_split(decoder: StreamingDecoder, keep_float, precision: str) -> dict:
             "int8_modules": int8, "float_modules": [n for n in layers if n not in int8]}
 
 
+def layer_sensitivity(decoder: StreamingDecoder, music, seconds: float, keep_float=DEFAULT_KEEP_FLOAT,
+                      progress: bool = True) -> dict:
+    """Simulated dB each conv/linear costs in int8: the SNR with it alone (on top of ``keep_float``) in float."""
+    from .quantize_litert import quantizable_layers, sensitivity
+
+    target = int8_codebook(decoder)
+
+    def export_fn():
+        sig = SignatureModule(target, float_state_boundary=True).eval()
+        return torch.export.export(sig, (), sig.sample_kwargs()).module()
+
+    total, by_module = macs_by_module(decoder)
+    keep = tuple(keep_float)
+    candidates = {n: by_module.get(n, 0) / total for n in quantizable_layers(decoder)
+                  if not any(n == k or n.startswith(k + ".") for k in keep)}
+    reference = SignatureModule(decoder, float_state_boundary=False).eval()
+    base, costs = sensitivity(export_fn, reference, decoder, music.codes, candidates, seconds, keep, progress)
+    return {"seconds_per_excerpt": seconds, "baseline_keep_float": list(keep), "baseline_snr_db": round(base, 2),
+            "method": "PT2E q/dq graph run in PyTorch (simulates the int8 artifact), calibrated and scored on the "
+                      "first seconds of each excerpt, state carried",
+            "layers": [c.to_dict() for c in costs]}
+
+
 def export(pruned, music, out_dir, precision: str = "int8", chunk_frames: int = 16,
            keep_float=DEFAULT_KEEP_FLOAT, trained: bool = False, calibration_label: str = "",
-           bench: bool = True, progress: bool = True) -> ExportResult:
-    """Convert, write atomically, verify on ``music`` (a ``calibration.MusicCodes``), write the manifest."""
+           bench: bool = True, progress: bool = True, sensitivity_seconds: float | None = None) -> ExportResult:
+    """Convert, write atomically, verify on ``music`` (a ``calibration.MusicCodes``), write the manifest.
+
+    ``sensitivity_seconds``: int8 only, first measure every layer's cost in dB (recorded).
+    """
+    with torch_threads(1):
+        return _export(pruned, music, out_dir, precision, chunk_frames, keep_float, trained, calibration_label,
+                       bench, progress, sensitivity_seconds)
+
+
+def _export(pruned, music, out_dir, precision, chunk_frames, keep_float, trained, calibration_label, bench,
+            progress, sensitivity_seconds) -> ExportResult:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     decoder = pruned.streaming(chunk_frames)
     keep_float = tuple(keep_float) if precision == "int8" else ()
+    table = None
+    if sensitivity_seconds and precision == "int8":
+        table = layer_sensitivity(decoder, music, sensitivity_seconds, keep_float, progress)
     model = convert(decoder, precision, music, keep_float, progress=progress)
 
     stem = artifact_stem(decoder.config.name, precision, chunk_frames)
     path = out_dir / f"{stem}.tflite"
-    mpath = out_dir / f"{path.name}.manifest.json"
+    mpath = out_dir / f"{stem}.manifest.json"  # the ExecuTorch export's convention: same stem
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=out_dir)
     os.close(fd)
     try:
         model.export(tmp)
+        os.chmod(tmp, 0o644 & ~_umask())  # mkstemp makes 0600; an artifact is for sharing
         mpath.unlink(missing_ok=True)  # never leave a manifest that describes another file
         os.replace(tmp, path)
     finally:
@@ -251,8 +385,9 @@ def export(pruned, music, out_dir, precision: str = "int8", chunk_frames: int = 
           "outputs": {n: n for n in ["audio", *(f"next_{s.name}" for s in decoder.state_specs())]}}
     draft = {"state": [s.to_dict() for s in decoder.state_specs()], "litert_io": io}
     runner = LiteRTChunkRunner(path, draft, num_threads=1)
-    result = verify(runner.run_chunk, runner.init_state(), decoder, music, precision,
-                    progress="verify" if progress else None)
+    run_chunk, chunks = capture(runner.run_chunk)
+    result = verify(run_chunk, runner.init_state(), decoder, music, precision, progress="verify" if progress else None)
+    drift = drift_by_quarter(chunks, decoder, music)
     macs = mac_split(decoder, keep_float, precision)
     io["boundary"] = runner.boundary()
     io["float_state_at_boundary"] = all(
@@ -264,13 +399,17 @@ def export(pruned, music, out_dir, precision: str = "int8", chunk_frames: int = 
         "runtime": "ai-edge-litert Interpreter(model_path, num_threads=1).get_signature_runner('serving_default'); "
                    "feed inputs by name, read outputs by name",
         "litert_io": io,
+        "drift": drift,
         "quantization": _quantization_note(precision, macs, keep_float),
         "calibration": {"sources": music.sources, "seconds": round(music.seconds, 2),
                         "label": calibration_label, "state": "carried chunk by chunk from zeros"},
         "tools": _versions(),
     }
+    if table is not None:
+        extra["sensitivity"] = table
     if bench:
-        extra["host_benchmark"] = benchmark(runner, music.codes, chunk_frames, decoder.config.sample_rate)
+        extra["host_benchmark"] = benchmark(runner, music.codes, chunk_frames, decoder.config.sample_rate,
+                                            decoder.config.hop_length)
     manifest = build_manifest(backend="litert", artifact=path, precision=precision, decoder=decoder,
                               source_sha256=pruned.source_sha256, gmacs_per_s=round(macs["gmacs_per_s"], 4),
                               verification=result.to_dict(), trained=trained, extra=extra)
@@ -284,9 +423,10 @@ def _quantization_note(precision: str, macs: dict, keep_float) -> dict:
     return {
         "scheme": "litert-torch PT2EQuantizer, static: weights int8 symmetric per-channel, activations int8 "
                   "per-tensor (histogram observer), on every conv and linear (LSTM gates included) outside "
-                  "keep_float; elementwise ops (ELU, LSTM gate math, residual adds), the codebook gather and "
+                  "keep_float; elementwise ops (ELU, LSTM gate math, residual adds), the codebook sum and "
                   "state tensors run in float32",
-        "weights": "int8 (per-channel symmetric) for int8_modules; float32 for float_modules and the codebook table",
+        "weights": "int8 (per-channel symmetric) for int8_modules; float32 for float_modules",
+        "codebook_table": "int8, one symmetric float32 scale per row (GATHER int8, CAST, MUL)",
         "activations": "int8 at the inputs and outputs of int8_modules; float32 elsewhere",
         "keep_float": list(keep_float),
         "int8_modules": macs["int8_modules"],
@@ -334,6 +474,9 @@ def main(argv=None) -> int:
                    help="comma-separated decoder modules kept in float in int8 exports "
                         f"(default {','.join(DEFAULT_KEEP_FLOAT)}; '' for none)")
     p.add_argument("--no-benchmark", action="store_true", help="skip the host timing recorded in the manifest")
+    p.add_argument("--sensitivity", type=float, default=None, metavar="SECONDS",
+                   help="int8: first measure each conv/linear's cost in dB (simulated over the first SECONDS of "
+                        "each excerpt; one calibration per layer), print it and record it in the manifest")
     args = p.parse_args(argv)
     if args.chunk_frames < 1:
         p.error("--chunk-frames must be ≥ 1")
@@ -345,7 +488,7 @@ def main(argv=None) -> int:
             raise ValueError(f"--keep-float: no such decoder module(s) {unknown}")
         res = export(pruned, music, args.out, args.precision, args.chunk_frames, keep, trained,
                      calibration_label=str(args.calibration or "shipped clip"), bench=not args.no_benchmark,
-                     progress=sys.stderr.isatty())
+                     progress=sys.stderr.isatty(), sensitivity_seconds=args.sensitivity)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -372,8 +515,14 @@ def _print_summary(res: ExportResult) -> None:
     print(f"  int8 MAC share {100 * q['int8_mac_share']:.1f} %, {m['gmacs_per_s']:.3f} GMAC/s")
     if "host_benchmark" in m:
         b = m["host_benchmark"]
-        print(f"  host, 1 thread: {b['median_ms_per_chunk']:.3f} ms per {b['chunk_ms_of_audio']:.1f} ms chunk "
-              f"(real-time factor {b['real_time_factor']:.4f})")
+        print(f"  host, 1 thread: median {b['median_ms_per_chunk']:.3f} ms wall ({b['median_cpu_ms_per_chunk']:.3f} ms "
+              f"CPU) per {b['chunk_ms_of_audio']:.1f} ms chunk: real-time factor {b['real_time_factor']:.4f} "
+              f"({b['real_time_factor_cpu']:.4f} by CPU time)")
+    if "sensitivity" in m:
+        t = m["sensitivity"]
+        print(f"  per-layer cost (simulated, all int8 but {t['baseline_keep_float']}: {t['baseline_snr_db']} dB):")
+        for c in t["layers"]:
+            print(f"    {c['module']:<28s} {c['gain_db']:+6.2f} dB if float ({100 * c['mac_share']:4.1f} % of MACs)")
     print("  PASSED" if res.passed else "  FAILED: " + "; ".join(v.failures()))
 
 

@@ -3,11 +3,11 @@
 What is annotated, and why:
 
 * only the MAC ops — ``conv`` and ``linear`` (weights per-channel int8, input and output
-  activations per-tensor int8).  litert-torch's default list also annotates ``add``,
-  ``mul``, ``cat`` and sigmoid/tanh with a fixed 1/256 scale; quantising the LSTM's gate
-  arithmetic and its cell state that coarsely costs dB for no MACs, and quantised ``cat``
-  turns every state input into an int8 tensor at the model boundary.  Elementwise ops
-  therefore stay float between the int8 layers.
+  activations per-tensor int8, histogram-calibrated: litert-torch's static config).
+  Its default list also annotates ``add``, ``mul``, ``cat`` and sigmoid/tanh (fixed 1/256
+  scale): that would put the LSTM cell state through 8 bits at every step for no MACs,
+  and a quantised ``cat`` turns every state input into an int8 tensor at the model
+  boundary.  Elementwise ops therefore stay float between the int8 layers.
 * ``keep_float`` names ``StreamingDecoder`` submodules (``conv_out``,
   ``res_blocks.2.0.conv_b``, …) left unannotated, chosen with ``sensitivity``.
 
@@ -29,6 +29,7 @@ logging.getLogger("torchao").setLevel(logging.ERROR)  # "Failed to load <cuda .s
 
 from litert_torch.quantize.pt2e_quantizer import PT2EQuantizer, get_symmetric_quantization_config  # noqa: E402
 from litert_torch.quantize.pt2e_quantizer_utils import OP_TO_ANNOTATOR, propagate_annotation  # noqa: E402
+from torchao.quantization.pt2e import move_exported_model_to_eval  # noqa: E402
 from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e  # noqa: E402
 
 ANNOTATED_OPS = ("linear", "conv")
@@ -113,7 +114,7 @@ def quantize(graph_module: torch.fx.GraphModule, decoder, codes: torch.Tensor, k
     finally:
         if bar is not None:
             bar.close()
-    return convert_pt2e(prepared, fold_quantize=False), quantizer
+    return move_exported_model_to_eval(convert_pt2e(prepared, fold_quantize=False)), quantizer
 
 
 def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
