@@ -48,7 +48,6 @@ import shutil
 import sys
 import tempfile
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -56,11 +55,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .litert import capture, drift_by_quarter, load_sources, mac_split, macs_by_module, torch_threads
+from .litert import ExportResult, capture, drift_by_quarter, load_sources, mac_split, macs_by_module, torch_threads
 from .manifest import build_manifest, write_manifest
 from .mil_interpreter import MILProgram, single_threaded_blas
 from .streaming import StreamingDecoder
-from .verify import THRESHOLDS, Verification, verify
+from .verify import THRESHOLDS, verify
 
 PRECISIONS = ("int8", "fp16")
 # The output conv is 0.3 % of the MACs; int8 there quantises the audio itself to 8 bits.
@@ -235,18 +234,6 @@ class CoreMLChunkRunner:
         feeds = {"codes": codes.astype(np.int32), **{s["name"]: v for s, v in zip(self.specs, state)}}
         out = self.model.predict(feeds)
         return out["audio"], [np.asarray(out[f"next_{s['name']}"], dtype=np.float32) for s in self.specs]
-
-
-@dataclass
-class ExportResult:
-    artifact: Path
-    manifest_path: Path
-    manifest: dict
-    verification: Verification
-
-    @property
-    def passed(self) -> bool:
-        return not self.verification.failures()
 
 
 def export(pruned, music, out_dir, precision: str = "int8", chunk_frames: int = 16,

@@ -351,7 +351,7 @@ class MILProgram:
             self.consts[op.outputs[0].name] = op.outputs[0].val
             return
         if kind not in KERNELS:
-            raise UnsupportedOpError(f"MIL op {kind!r} ({op.name}) is not implemented by the NumPy interpreter")
+            raise UnsupportedOpError(f"MIL op {kind!r} ({op.name}) is unknown to the NumPy interpreter")
         static, dynamic = {}, {}
         for pname, arg in op.inputs.items():
             if isinstance(arg, (list, tuple)):

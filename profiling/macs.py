@@ -185,14 +185,10 @@ def main(argv=None) -> int:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--config", help="named config (untrained weights: MACs do not depend on them)")
     src.add_argument("--ckpt", help="a TQCodec checkpoint")
-    src.add_argument("--artifact", help="an exported artifact (.pte, .tflite, .mlpackage)")
     p.add_argument("--seconds", type=float, default=1.0, help="audio length counted (default 1 s)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
     try:
-        if args.artifact:
-            from profiling.artifact_macs import main_artifact  # added with the export backends
-            return main_artifact(args)
         if args.config:
             from tqcodec.configs import get_config
             from tqcodec.model import TQCodec
