@@ -1,5 +1,6 @@
-// The TQCodec Mobile Android demo. `tqcstream` is the plain-Java core (stream reader, manifest,
-// decode loop), unit-tested on the JVM; the app module (the thin Android shell) is added later.
+// The TQCodec Mobile Android demo: `app` is the thin Android shell (ExecuTorch decoder, AudioTrack,
+// UI); `tqcstream` is the plain-Java core it drives (stream reader, manifest, decode loop, player
+// session), unit-tested on the JVM.
 pluginManagement {
     repositories {
         gradlePluginPortal()
@@ -9,6 +10,7 @@ pluginManagement {
 }
 
 dependencyResolutionManagement {
+    repositoriesMode.set(RepositoriesMode.FAIL_ON_PROJECT_REPOS)
     repositories {
         google()
         mavenCentral()
@@ -17,4 +19,5 @@ dependencyResolutionManagement {
 
 rootProject.name = "tqcodec-android-demo"
 
+include(":app")
 include(":tqcstream")

@@ -64,7 +64,7 @@ public final class Manifest {
             throw new ManifestException("samples_per_chunk " + samplesPerChunk + " is not chunk_frames "
                     + chunkFrames + " x hop " + hop);
         }
-        if (m.containsKey("state_init") && !"zeros".equals(m.get("state_init"))) {
+        if (m.containsKey("state_init") && !ExportContract.STATE_INIT_ZEROS.equals(m.get("state_init"))) {
             throw new ManifestException("state_init: only 'zeros' is supported, got " + m.get("state_init"));
         }
         checkContract();
@@ -109,9 +109,9 @@ public final class Manifest {
         }
         for (int k = 0; k < state.size(); k++) {
             TensorSpec s = state.get(k), o = outputs.get(k + 1);
-            if (!o.name().equals("next_" + s.name()) || !java.util.Arrays.equals(o.shape(), s.shape())) {
-                throw new ManifestException("outputs[" + (k + 1) + "] must be next_" + s.name() + " shaped like "
-                        + s + ", got " + o);
+            if (!o.name().equals(ExportContract.NEXT_PREFIX + s.name()) || !java.util.Arrays.equals(o.shape(), s.shape())) {
+                throw new ManifestException("outputs[" + (k + 1) + "] must be " + ExportContract.NEXT_PREFIX + s.name()
+                        + " shaped like " + s + ", got " + o);
             }
         }
     }
@@ -200,6 +200,21 @@ public final class Manifest {
             throw new TqcException("invalid_argument", "stream does not fit the decoder (" + config + ", "
                     + format + "): " + bad);
         }
+    }
+
+    /**
+     * The artifact's file name ({@code artifact}, beside the manifest), or null if the manifest
+     * does not name one.
+     */
+    public String artifact() {
+        Object a = raw.get(ExportContract.KEY_ARTIFACT);
+        return a instanceof String ? (String) a : null;
+    }
+
+    /** The artifact's SHA-256 ({@code artifact_sha256}, lowercase hex), or null if not given. */
+    public String artifactSha256() {
+        Object a = raw.get(ExportContract.KEY_ARTIFACT_SHA256);
+        return a instanceof String ? ((String) a).toLowerCase(java.util.Locale.ROOT) : null;
     }
 
     public Map<String, Object> raw() { return raw; }

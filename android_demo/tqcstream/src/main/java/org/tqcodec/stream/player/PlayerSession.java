@@ -1,0 +1,289 @@
+package org.tqcodec.stream.player;
+
+import org.tqcodec.stream.StreamHeader;
+import org.tqcodec.stream.StreamReader;
+import org.tqcodec.stream.TqcException;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * One stream played once: an {@link InputStream} (file, asset, HTTP body) through the streaming
+ * reader and a {@link DecodeLoop} on a decode thread, into a {@link RingBuffer}, and from there
+ * through a {@link PlaybackPump} into an {@link AudioOutput} on an audio thread. The two threads
+ * share only the lock-free ring and the {@link PlayerStats}: decoding never waits for the device
+ * and the device never waits for the decoder (an empty ring is an underrun, counted).
+ *
+ * <p>The reader runs in streaming mode with the manifest's fingerprint: damaged or lost packets
+ * are skipped and concealed (counted in the stats), a stream made for other weights is refused.
+ * Playback starts once {@code prebufferSeconds} are decoded, so a network stream plays long
+ * before it has all arrived.
+ *
+ * <p>The session ends when the stream has been played to its end, when {@link #stop()} is
+ * called, or when decoding fails (what was decoded is still played); then the output is
+ * {@linkplain AudioOutput#finish finished}, the input stream is closed, and the
+ * {@link Listener} hears once, from the audio thread.
+ */
+public final class PlayerSession {
+    /** How a session ended. */
+    public interface Listener {
+        /**
+         * Called once, from the audio thread, after the output was finished and decoding ended,
+         * and before {@link #awaitEnd} returns (so it must not wait for the session itself).
+         *
+         * @param failure why decoding or playback failed ({@link TqcException} for the stream), or
+         *     null when the stream played to its end or the session was stopped
+         * @param stopped true if {@link #stop()} ended it
+         */
+        void onEnd(PlayerSession session, Throwable failure, boolean stopped);
+    }
+
+    /** Options. */
+    public static final class Builder {
+        private final InputStream in;
+        private final ChunkDecoder decoder;
+        private final Manifest manifest;
+        private final AudioOutput output;
+        private double ringSeconds = 2.0;
+        private double prebufferSeconds = 0.5;
+        private int maxWriteFrames = 1024;
+        private int readChunkBytes = 4096;
+        private long idleWaitNanos = 2_000_000;
+        private String name;
+        private Listener listener;
+        private ThreadFactory decodeThreads = named("tqc-decode");
+        private ThreadFactory audioThreads = named("tqc-audio");
+
+        /**
+         * @param in the stream's bytes; the session owns it and closes it
+         * @param decoder the artifact described by {@code manifest}
+         * @param output where the audio goes; {@link AudioSink#channels()} output channels
+         */
+        public Builder(InputStream in, ChunkDecoder decoder, Manifest manifest, AudioOutput output) {
+            if (in == null || decoder == null || manifest == null || output == null) {
+                throw new NullPointerException("in, decoder, manifest and output are required");
+            }
+            this.in = in;
+            this.decoder = decoder;
+            this.manifest = manifest;
+            this.output = output;
+        }
+
+        /** Decoded audio the ring holds (default 2 s); the decoder runs at most this far ahead. */
+        public Builder ringSeconds(double v) { ringSeconds = v; return this; }
+        /** Audio decoded before playback starts, and restarts after an underrun (default 0.5 s). */
+        public Builder prebufferSeconds(double v) { prebufferSeconds = v; return this; }
+        /** The most frames handed to the output in one write (default 1024). */
+        public Builder maxWriteFrames(int v) { maxWriteFrames = v; return this; }
+        /** Bytes asked of the input stream per read (default 4096). */
+        public Builder readChunkBytes(int v) { readChunkBytes = v; return this; }
+        /** How long the audio thread sleeps when the output takes nothing (default 2 ms). */
+        public Builder idleWaitNanos(long v) { idleWaitNanos = v; return this; }
+        /** The stream's name in error messages. */
+        public Builder name(String v) { name = v; return this; }
+        public Builder listener(Listener v) { listener = v; return this; }
+        /** Where the decode thread comes from (e.g. to set its priority). */
+        public Builder decodeThreads(ThreadFactory v) { decodeThreads = v; return this; }
+        /** Where the audio thread comes from (on Android: one at THREAD_PRIORITY_AUDIO). */
+        public Builder audioThreads(ThreadFactory v) { audioThreads = v; return this; }
+
+        /**
+         * @throws IllegalArgumentException for sizes that cannot work
+         * @throws TqcException {@code invalid_argument} if the manifest's fingerprint is unusable
+         */
+        public PlayerSession build() throws TqcException {
+            if (!(ringSeconds > 0) || !(prebufferSeconds >= 0) || prebufferSeconds > ringSeconds
+                    || maxWriteFrames < 1 || readChunkBytes < 1 || idleWaitNanos < 0) {
+                throw new IllegalArgumentException("bad session sizes: ring " + ringSeconds + " s, prebuffer "
+                        + prebufferSeconds + " s, max write " + maxWriteFrames + ", read chunk " + readChunkBytes);
+            }
+            return new PlayerSession(this);
+        }
+    }
+
+    private static ThreadFactory named(final String name) {
+        return new ThreadFactory() {
+            @Override
+            public Thread newThread(Runnable r) {
+                Thread t = new Thread(r, name);
+                t.setDaemon(true);
+                return t;
+            }
+        };
+    }
+
+    private final CountingInputStream in;
+    private final AudioOutput output;
+    private final PlayerStats stats = new PlayerStats();
+    private final DecodeLoop loop;
+    private final PlaybackPump pump;
+    private final long idleWaitNanos;
+    private final Listener listener;
+    private final Thread decodeThread;
+    private final Thread audioThread;
+    private final CountDownLatch ended = new CountDownLatch(1);
+    private final Object startLock = new Object();
+    private boolean started;
+    private volatile boolean stopRequested;
+    private volatile Throwable failure;
+    private volatile long startNanos;
+
+    private PlayerSession(Builder b) throws TqcException {
+        in = new CountingInputStream(b.in);
+        output = b.output;
+        idleWaitNanos = b.idleWaitNanos;
+        listener = b.listener;
+        int channels = output.channels();
+        int rate = b.manifest.sampleRate();
+        RingBuffer ring = new RingBuffer((int) Math.min(1 << 30, Math.ceil(b.ringSeconds * rate) * channels));
+        StreamReader reader = new StreamReader.Builder().strict(false)
+                .expectedFingerprint(b.manifest.fingerprint()).path(b.name).build();
+        loop = new DecodeLoop.Builder(new ReaderPacketSource(in, reader, b.readChunkBytes), b.decoder, ring, b.manifest)
+                .outputChannels(channels).stats(stats).build();
+        int prebuffer = (int) Math.min(ring.capacity() / channels, Math.round(b.prebufferSeconds * rate));
+        pump = new PlaybackPump(ring, output, stats, prebuffer, b.maxWriteFrames);
+        decodeThread = b.decodeThreads.newThread(new Runnable() {
+            @Override
+            public void run() {
+                try {
+                    loop.run();
+                } finally {
+                    closeInput();
+                }
+            }
+        });
+        audioThread = b.audioThreads.newThread(new Runnable() {
+            @Override
+            public void run() {
+                audioLoop();
+            }
+        });
+    }
+
+    /** Start both threads. Once only. */
+    public void start() {
+        synchronized (startLock) {
+            if (started) {
+                throw new IllegalStateException("a session plays once");
+            }
+            started = true;
+        }
+        startNanos = System.nanoTime();
+        decodeThread.start();
+        audioThread.start();
+    }
+
+    /**
+     * End the session soon: decoding stops after the current chunk, the input stream is closed
+     * (which ends a read blocked on the network) and the output is stopped. Returns at once;
+     * {@link #awaitEnd} waits for it. Any thread.
+     */
+    public void stop() {
+        stopRequested = true;
+        loop.stop();
+        closeInput();
+        decodeThread.interrupt();
+        synchronized (startLock) {
+            if (!started) { // nothing will run: end here
+                started = true;
+                ended.countDown();
+            }
+        }
+    }
+
+    /** Wait until the session has ended (output finished, both threads done, listener called). */
+    public boolean awaitEnd(long timeout, TimeUnit unit) throws InterruptedException {
+        return ended.await(timeout, unit);
+    }
+
+    public boolean isEnded() {
+        return ended.getCount() == 0;
+    }
+
+    public PlayerStats stats() { return stats; }
+
+    /** The stream's header once it has arrived, else null. */
+    public StreamHeader header() { return loop.header(); }
+
+    /** Bytes read from the input stream so far. */
+    public long bytesReceived() { return in.count(); }
+
+    /** Seconds since {@link #start()} (0 before). */
+    public double elapsedSeconds() {
+        long t = startNanos;
+        return t == 0 ? 0.0 : (System.nanoTime() - t) / 1e9;
+    }
+
+    /** Waiting for the buffer to fill (at the start or after an underrun). Audio thread's view. */
+    public boolean isBuffering() { return pump.isBuffering(); }
+
+    /** Why the session failed, once it has ended; null if it played to the end or was stopped. */
+    public Throwable failure() { return failure; }
+
+    private void closeInput() {
+        try {
+            in.close();
+        } catch (IOException ignored) {
+            // closing is all that is asked; a stream that cannot close has nothing left to give
+        }
+    }
+
+    private void audioLoop() {
+        Throwable err = null;
+        try {
+            while (!stopRequested) {
+                int frames = pump.pump();
+                if (pump.isFinished()) {
+                    break;
+                }
+                if (frames == 0) {
+                    LockSupport.parkNanos(idleWaitNanos);
+                }
+            }
+        } catch (RuntimeException e) { // the output failed: nothing more can be played
+            err = e;
+            loop.stop();
+            closeInput();
+        }
+        boolean played = pump.isFinished() && !stopRequested && err == null;
+        try {
+            output.finish(played);
+        } catch (RuntimeException e) {
+            if (err == null) {
+                err = e;
+            }
+        }
+        if (!played) {
+            loop.stop();
+            closeInput();
+            decodeThread.interrupt();
+        }
+        boolean interrupted = false;
+        while (decodeThread.isAlive()) {
+            try {
+                decodeThread.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        boolean stopped = stopRequested;
+        if (err == null && !stopped) {
+            err = loop.failure();
+        }
+        failure = stopped ? null : err;
+        try {
+            if (listener != null) {
+                listener.onEnd(this, failure, stopped);
+            }
+        } finally {
+            ended.countDown();
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
