@@ -55,6 +55,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .calibration import add_calibration_seconds_option, calibration_part
 from .litert import ExportResult, capture, drift_by_quarter, load_sources, mac_split, macs_by_module, torch_threads
 from .manifest import build_manifest, write_manifest
 from .mil_interpreter import MILProgram, single_threaded_blas
@@ -238,18 +239,22 @@ class CoreMLChunkRunner:
 
 def export(pruned, music, out_dir, precision: str = "int8", chunk_frames: int = 16,
            keep_float=DEFAULT_KEEP_FLOAT, activations: bool = True, trained: bool = False,
-           calibration_label: str = "", progress: bool = True) -> ExportResult:
-    """Convert, save atomically, verify the saved program on ``music``, write the manifest."""
+           calibration_label: str = "", progress: bool = True,
+           calibration_seconds: float | None = None) -> ExportResult:
+    """Convert, save atomically, verify the saved program on ``music``, write the manifest.
+
+    ``calibration_seconds``: fit int8 activation ranges on the first seconds of each excerpt only.
+    """
     logging.getLogger("coremltools").setLevel(logging.ERROR)
     with torch_threads(1), warnings.catch_warnings():
         warnings.filterwarnings("ignore", module="coremltools")  # untested-torch-version and similar notices
         warnings.filterwarnings("ignore", message=".*quantize_per_(tensor|channel).*")  # deprecation, torch 2.13
         return _export(pruned, music, out_dir, precision, chunk_frames, keep_float, activations, trained,
-                       calibration_label, progress)
+                       calibration_label, progress, calibration_seconds)
 
 
 def _export(pruned, music, out_dir, precision, chunk_frames, keep_float, activations, trained,
-            calibration_label, progress) -> ExportResult:
+            calibration_label, progress, calibration_seconds=None) -> ExportResult:
     if precision not in PRECISIONS:
         raise ValueError(f"precision {precision!r}: Core ML export supports {', '.join(PRECISIONS)}")
     out_dir = Path(out_dir)
@@ -258,8 +263,9 @@ def _export(pruned, music, out_dir, precision, chunk_frames, keep_float, activat
     keep_float = tuple(keep_float)
     int8_act: list[str] = []
     module: nn.Module = decoder
+    calib = calibration_part(music, calibration_seconds, decoder.config.frame_rate)
     if precision == "int8" and activations:
-        module, int8_act = quantize_activations(decoder, music, keep_float, progress)
+        module, int8_act = quantize_activations(decoder, calib, keep_float, progress)
     mlmodel = convert(module, decoder)
     if precision == "int8":
         mlmodel = quantize_weights(mlmodel)
@@ -295,7 +301,8 @@ def _export(pruned, music, out_dir, precision, chunk_frames, keep_float, activat
         "verified_with": "coremltools' milproto reader + mobile_export.mil_interpreter (NumPy, fp16 storage "
                          "emulated per op, fp32 accumulation); Core ML itself runs on macOS only "
                          "(tests/test_coreml.py runs it there)",
-        "calibration": {"sources": music.sources, "seconds": round(music.seconds, 2), "label": calibration_label,
+        "calibration": {"sources": music.sources, "seconds": round(calib.seconds, 2),
+                        "seconds_per_excerpt": calibration_seconds, "label": calibration_label,
                         "state": "carried chunk by chunk from zeros"},
         "tools": _versions(),
     }
@@ -361,6 +368,7 @@ def main(argv=None) -> int:
                    help=f"comma-separated decoder modules kept out of int8 activations (default "
                         f"{','.join(DEFAULT_KEEP_FLOAT)}; '' for none)")
     p.add_argument("--weights-only", action="store_true", help="int8: quantise weights only (W8A16)")
+    add_calibration_seconds_option(p)
     args = p.parse_args(argv)
     if args.chunk_frames < 1:
         p.error("--chunk-frames must be ≥ 1")
@@ -372,7 +380,8 @@ def main(argv=None) -> int:
             raise ValueError(f"--keep-float: no such decoder module(s) {unknown}")
         res = export(pruned, music, args.out, args.precision, args.chunk_frames, keep,
                      activations=not args.weights_only, trained=trained,
-                     calibration_label=str(args.calibration or "shipped clip"), progress=sys.stderr.isatty())
+                     calibration_label=str(args.calibration or "shipped clip"), progress=sys.stderr.isatty(),
+                     calibration_seconds=args.calibration_seconds)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import copy
 import functools
-import hashlib
 import json
 import logging
 import math
@@ -51,6 +50,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .calibration import add_calibration_seconds_option
 from .delegation import mac_shares
 
 MAX_CHUNK_FRAMES = 256  # the LSTM is unrolled over the chunk: larger K only grows the graph
@@ -319,56 +319,18 @@ def _host() -> str:
 
 
 # -- calibration music ---------------------------------------------------------------------------
-def load_music(ckpt: Path, source, cache_dir: Path | None):
-    """Real-music codes for calibration/verification, cached per checkpoint and audio files.
+def load_music(ckpt: Path, source, cache_dir: Path | None = None):
+    """Real-music codes (``calibration.load_music``), with this exporter's error type."""
+    from tqcodec.checkpoint import CheckpointError
 
-    Encoding needs the full checkpoint (the encoder) and is the slow part for tq64, so the
-    codes are kept in ``cache_dir`` keyed by the checkpoint's bytes and the audio files'
-    names, sizes and modification times.
-    """
-    from tqcodec.checkpoint import CheckpointError, load_checkpoint
-
-    from .calibration import MusicCodes, audio_files, encode_music
-    from .manifest import file_sha256
+    from . import calibration
 
     try:
-        files = audio_files(source)
-    except FileNotFoundError as e:
-        raise ExportError(str(e)) from None
-    key = hashlib.sha256(file_sha256(ckpt).encode())
-    for f in files:
-        st = f.stat()
-        key.update(f"{f.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
-    cache = cache_dir / f".codes-{key.hexdigest()[:20]}.pt" if cache_dir else None
-    if cache is not None and cache.is_file():
-        try:
-            blob = torch.load(cache, weights_only=True)
-            return MusicCodes(blob["codes"], blob["audio"].numpy(), list(blob["sources"]))
-        except Exception:  # a damaged cache is only a cache
-            cache.unlink(missing_ok=True)
-    try:
-        model, _ = load_checkpoint(ckpt)
+        return calibration.load_music(ckpt, source, cache_dir)
     except CheckpointError as e:
         raise ExportError(f"{e} (calibration music is encoded with the full checkpoint's encoder)") from None
-    print(f"encoding calibration music with the {model.config.name} encoder ({', '.join(f.name for f in files)})",
-          flush=True)
-    try:
-        music = encode_music(model, source)
-    except ValueError as e:
+    except (FileNotFoundError, ValueError) as e:
         raise ExportError(str(e)) from None
-    if cache is not None:
-        from tqcodec.checkpoint import atomic_torch_save
-        atomic_torch_save({"codes": music.codes, "audio": torch.from_numpy(music.audio),
-                           "sources": music.sources}, cache)
-    return music
-
-
-def slice_music(music, frames: int):
-    """The first ``frames`` code frames of every excerpt (and the matching audio)."""
-    from .calibration import MusicCodes
-
-    hop = music.audio.shape[-1] // music.codes.shape[-1]
-    return MusicCodes(music.codes[..., :frames], music.audio[..., : frames * hop], music.sources)
 
 
 # -- the whole export --------------------------------------------------------------------------
@@ -468,13 +430,15 @@ def export_executorch(ckpt, out_dir, precision: str = "int8", chunk_frames: int 
     torch.set_num_threads(threads)
     cfg, K = decoder.config, chunk_frames
     if music is None:
-        music = load_music(ckpt, calibration, out_dir)
+        music = load_music(ckpt, calibration)
     if music.codes.shape[1] != cfg.n_codebooks:
         raise ExportError(f"calibration codes have {music.codes.shape[1]} codebooks, {cfg.name} has "
                           f"{cfg.n_codebooks}")
     usable = music.codes.shape[-1] // K * K
     if usable == 0:
         raise ExportError(f"calibration music is shorter than one chunk of {K} frames")
+    from .calibration import slice_music
+
     verify_music = slice_music(music, usable)
     if verify_seconds is not None:
         verify_music = slice_music(music, max(K, min(usable, round(verify_seconds * cfg.frame_rate) // K * K)))
@@ -590,10 +554,11 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m mobile_export.executorch", description=__doc__.split("\n")[0])
     p.add_argument("--ckpt", required=True, help="TQCodec checkpoint (the full one: its encoder makes the "
                                                  "calibration codes)")
-    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--out", default="build/executorch", help="output folder (default: %(default)s)")
     p.add_argument("--precision", choices=["int8", "fp32"], default="int8")
     p.add_argument("--chunk-frames", type=int, default=16, help="frames per call (K; 64 samples each)")
     p.add_argument("--calibration", help="audio file or folder (default: the shipped clip, 24 s)")
+    add_calibration_seconds_option(p)
     p.add_argument("--threads", type=int, default=1, help="runtime threads for verification/RTF (default 1)")
     p.add_argument("--keep-float", action="append", default=[], metavar="MODULE",
                    help="keep this decoder module in fp32 (repeatable), e.g. conv_out, res_blocks.2.0, '<root>'")
@@ -607,8 +572,10 @@ def main(argv=None) -> int:
         _check_arguments(args.chunk_frames, args.threads)
         if not Path(args.ckpt).is_file():
             raise ExportError(f"{args.ckpt}: no such checkpoint file")
+        if args.calibration_seconds is not None and args.calibration_seconds <= 0:
+            raise ExportError("--calibration-seconds must be positive")
         result = export_executorch(args.ckpt, args.out, args.precision, args.chunk_frames, args.calibration,
-                                   args.threads, keep_float=args.keep_float,
+                                   args.threads, calibration_seconds=args.calibration_seconds, keep_float=args.keep_float,
                                    mixed_precision=not args.no_mixed_precision, run_sensitivity=args.sensitivity)
     except ExportError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -48,6 +48,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .calibration import add_calibration_seconds_option, calibration_part
 from .manifest import build_manifest, read_manifest, write_manifest
 from .streaming import StreamingDecoder
 from .verify import THRESHOLDS, Verification, verify
@@ -347,18 +348,20 @@ def layer_sensitivity(decoder: StreamingDecoder, music, seconds: float, keep_flo
 
 def export(pruned, music, out_dir, precision: str = "int8", chunk_frames: int = 16,
            keep_float=DEFAULT_KEEP_FLOAT, trained: bool = False, calibration_label: str = "",
-           bench: bool = True, progress: bool = True, sensitivity_seconds: float | None = None) -> ExportResult:
+           bench: bool = True, progress: bool = True, sensitivity_seconds: float | None = None,
+           calibration_seconds: float | None = None) -> ExportResult:
     """Convert, write atomically, verify on ``music`` (a ``calibration.MusicCodes``), write the manifest.
 
     ``sensitivity_seconds``: int8 only, first measure every layer's cost in dB (recorded).
+    ``calibration_seconds``: fit int8 ranges on the first seconds of each excerpt only.
     """
     with torch_threads(1):
         return _export(pruned, music, out_dir, precision, chunk_frames, keep_float, trained, calibration_label,
-                       bench, progress, sensitivity_seconds)
+                       bench, progress, sensitivity_seconds, calibration_seconds)
 
 
 def _export(pruned, music, out_dir, precision, chunk_frames, keep_float, trained, calibration_label, bench,
-            progress, sensitivity_seconds) -> ExportResult:
+            progress, sensitivity_seconds, calibration_seconds=None) -> ExportResult:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     decoder = pruned.streaming(chunk_frames)
@@ -366,7 +369,8 @@ def _export(pruned, music, out_dir, precision, chunk_frames, keep_float, trained
     table = None
     if sensitivity_seconds and precision == "int8":
         table = layer_sensitivity(decoder, music, sensitivity_seconds, keep_float, progress)
-    model = convert(decoder, precision, music, keep_float, progress=progress)
+    calib = calibration_part(music, calibration_seconds, decoder.config.frame_rate)
+    model = convert(decoder, precision, calib, keep_float, progress=progress)
 
     stem = artifact_stem(decoder.config.name, precision, chunk_frames)
     path = out_dir / f"{stem}.tflite"
@@ -401,8 +405,9 @@ def _export(pruned, music, out_dir, precision, chunk_frames, keep_float, trained
         "litert_io": io,
         "drift": drift,
         "quantization": _quantization_note(precision, macs, keep_float),
-        "calibration": {"sources": music.sources, "seconds": round(music.seconds, 2),
-                        "label": calibration_label, "state": "carried chunk by chunk from zeros"},
+        "calibration": {"sources": music.sources, "seconds": round(calib.seconds, 2),
+                        "seconds_per_excerpt": calibration_seconds, "label": calibration_label,
+                        "state": "carried chunk by chunk from zeros"},
         "tools": _versions(),
     }
     if table is not None:
@@ -449,14 +454,14 @@ def _versions() -> dict:
 
 def load_sources(ckpt, calibration=None, max_seconds: float = 24.0):
     """(pruned decoder, real-music codes, trained?) from a full checkpoint: the encoder makes the codes."""
-    from tqcodec.checkpoint import load_checkpoint
+    from tqcodec.checkpoint import read_checkpoint
 
-    from .calibration import encode_music
-    from .prune import prune
+    from .calibration import load_music
+    from .prune import load_pruned
 
-    model, meta = load_checkpoint(ckpt)
-    pruned = prune(model, meta)
-    music = encode_music(model, calibration, max_seconds=max_seconds)
+    pruned = load_pruned(ckpt)
+    meta = read_checkpoint(ckpt)
+    music = load_music(ckpt, calibration, max_seconds=max_seconds)
     extra = meta.get("extra") or {}
     trained = bool(extra.get("trained", (meta.get("step") or 0) > 0))
     return pruned, music, trained
@@ -470,6 +475,7 @@ def main(argv=None) -> int:
     p.add_argument("--chunk-frames", type=int, default=16, help="frames per call (default 16 = 23.2 ms)")
     p.add_argument("--calibration", default=None,
                    help="audio file or folder for calibration and verification (default: the shipped clip)")
+    add_calibration_seconds_option(p)
     p.add_argument("--keep-float", default=",".join(DEFAULT_KEEP_FLOAT),
                    help="comma-separated decoder modules kept in float in int8 exports "
                         f"(default {','.join(DEFAULT_KEEP_FLOAT)}; '' for none)")
@@ -488,7 +494,8 @@ def main(argv=None) -> int:
             raise ValueError(f"--keep-float: no such decoder module(s) {unknown}")
         res = export(pruned, music, args.out, args.precision, args.chunk_frames, keep, trained,
                      calibration_label=str(args.calibration or "shipped clip"), bench=not args.no_benchmark,
-                     progress=sys.stderr.isatty(), sensitivity_seconds=args.sensitivity)
+                     progress=sys.stderr.isatty(), sensitivity_seconds=args.sensitivity,
+                     calibration_seconds=args.calibration_seconds)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -327,6 +327,7 @@ class MILProgram:
         self.output_names = [v.name for v in func.outputs]
         self.op_counts: Counter = Counter()
         self.consts: dict[str, object] = {}
+        self.folded = 0  # ops with only constant inputs, evaluated once at load time
         self.steps: list[tuple] = []
         for op in func.operations:
             self._compile(op)
@@ -368,10 +369,14 @@ class MILProgram:
         out_vars = op.outputs
         out_types = [_np_dtype(v) for v in out_vars]
         fn = KERNELS[kind]
-        if kind in CONSTEXPR:  # load-time ops: all inputs are constants
-            if dynamic:
-                raise ValueError(f"{kind} ({op.name}) has non-constant inputs {sorted(dynamic)}")
-            self.consts[out_vars[0].name] = np.asarray(fn(**static)).astype(out_types[0])
+        if kind in CONSTEXPR and dynamic:
+            raise ValueError(f"{kind} ({op.name}) has non-constant inputs {sorted(dynamic)}")
+        if not dynamic:  # constexpr ops, and e.g. dequantize of an int8 weight: fold once at load time
+            result = fn(**static)
+            results = [result] if len(out_vars) == 1 else list(result)
+            for v, value, dt in zip(out_vars, results, out_types):
+                self.consts[v.name] = np.asarray(value).astype(dt)
+            self.folded += 1
             return
         self.steps.append((fn, static, dynamic, [v.name for v in out_vars], out_types, kind, op.name))
 

@@ -32,19 +32,25 @@ class ArtifactDecoder:
         self.chunk_frames = int(manifest["chunk_frames"])
         self.hop = int(manifest["hop"])
 
-    def decode_channels(self, codes: np.ndarray) -> np.ndarray:
+    def decode_channels(self, codes: np.ndarray, progress: str | None = "decode") -> np.ndarray:
         """codes [C, n_q, F] → float32 [C, F·hop]; each channel has its own state."""
         out = []
         for ch in codes:
             frames = ch.shape[-1]
             padded = np.pad(ch, ((0, 0), (0, (-frames) % self.chunk_frames)))
             audio = stream(self.runner.run_chunk, self.runner.init_state(), torch.from_numpy(padded),
-                           self.chunk_frames, progress="decode")
+                           self.chunk_frames, progress=progress)
             out.append(audio[: frames * self.hop])
         return np.stack(out)
 
 
-def load_runner(artifact) -> ArtifactDecoder:
+def load_runner(artifact, coreml: str = "auto") -> ArtifactDecoder:
+    """A decoder for ``artifact`` (.pte, .tflite or .mlpackage) driven by its manifest.
+
+    ``coreml``: how to run an ``.mlpackage``: ``"coreml"`` (Core ML itself, macOS only),
+    ``"interpreter"`` (this project's NumPy MIL interpreter: the same program, any platform,
+    slower) or ``"auto"`` (Core ML on macOS, the interpreter elsewhere).
+    """
     path = Path(artifact)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such artifact")
@@ -57,7 +63,16 @@ def load_runner(artifact) -> ArtifactDecoder:
         from .litert import LiteRTChunkRunner
         runner = LiteRTChunkRunner(path, manifest)
     elif suffix == ".mlpackage":
-        raise ValueError(f"{path}: Core ML packages cannot run on this platform (macOS/iOS only)")
+        import platform
+
+        from .coreml import CoreMLChunkRunner, MILChunkRunner
+        if coreml not in ("auto", "coreml", "interpreter"):
+            raise ValueError(f"coreml={coreml!r}: expected auto, coreml or interpreter")
+        on_mac = platform.system() == "Darwin"
+        if coreml == "coreml" and not on_mac:
+            raise ValueError(f"{path}: Core ML runs on macOS/iOS only (use the MIL interpreter here)")
+        runner = CoreMLChunkRunner(path, manifest) if (coreml == "coreml" or (coreml == "auto" and on_mac)) \
+            else MILChunkRunner(path, manifest)
     else:
-        raise ValueError(f"{path}: unknown artifact type {suffix!r} (expected .pte or .tflite)")
+        raise ValueError(f"{path}: unknown artifact type {suffix!r} (expected .pte, .tflite or .mlpackage)")
     return ArtifactDecoder(runner, manifest)

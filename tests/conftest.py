@@ -10,6 +10,12 @@ sys.path.insert(0, str(ROOT))
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_codes_cache(tmp_path_factory):
+    """Exports cache encoded calibration music; tests keep theirs apart from the user's."""
+    os.environ["TQCODEC_CACHE"] = str(tmp_path_factory.mktemp("tqcodec-cache"))
+
+
 @pytest.fixture
 def tiny_model():
     from tqcodec.configs import get_config
