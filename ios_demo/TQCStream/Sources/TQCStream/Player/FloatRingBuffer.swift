@@ -1,0 +1,117 @@
+/// Lock-free single-producer single-consumer ring of floats: the decode thread writes
+/// interleaved PCM, the audio render thread reads it.
+///
+/// Neither side ever blocks, locks or allocates: `write` and `read` move what fits and say how
+/// much. Exactly one thread may write and one may read (any thread may look at `available`).
+///
+/// Positions are running 64-bit sample counts held in `AtomicInt64`s (C11 atomics, see
+/// `CTQCAtomics`), each written by one side only. A side copies its samples first and then
+/// publishes its new position with a release store; the other side reads that position with an
+/// acquire load before touching the samples it covers. So the consumer never reads a sample
+/// before it is written, and the producer never overwrites one before it is read. Why not a
+/// lock: `os_unfair_lock` on the render thread can stall it behind the decode thread (priority
+/// inversion, the glitch that moshi-swift's locked buffer risks), and it does not exist off
+/// Apple platforms; the atomics cost one C call per side per block.
+///
+/// `close()` (producer, after its last write) marks the end of the stream.
+public final class FloatRingBuffer: @unchecked Sendable {
+    /// Samples the ring holds: a power of two.
+    public let capacity: Int
+    private let mask: Int
+    private let storage: UnsafeMutablePointer<Float>
+    private let writePosition = AtomicInt64() // written by the producer only
+    private let readPosition = AtomicInt64()  // written by the consumer only
+    private let closed = AtomicFlag()
+
+    /// - Parameter minimumCapacity: samples (1...2^30); rounded up to a power of two.
+    public init(minimumCapacity: Int) {
+        precondition(minimumCapacity >= 1 && minimumCapacity <= 1 << 30,
+                     "capacity must be in [1, 2^30], got \(minimumCapacity)")
+        var size = 1
+        while size < minimumCapacity {
+            size <<= 1
+        }
+        capacity = size
+        mask = size - 1
+        storage = UnsafeMutablePointer<Float>.allocate(capacity: size)
+        storage.initialize(repeating: 0, count: size)
+    }
+
+    deinit {
+        storage.deallocate()
+    }
+
+    /// Samples ready to read: exact for the consumer, a lower bound for the producer, a
+    /// snapshot (clamped to 0...capacity) for anyone else.
+    public var available: Int {
+        let w = writePosition.load()
+        let r = readPosition.load()
+        return min(capacity, max(0, Int(w &- r)))
+    }
+
+    /// Room to write: exact for the producer, a lower bound for the consumer.
+    public var free: Int {
+        capacity - available
+    }
+
+    /// Producer: copy up to `source.count` samples in; return how many fit.
+    @discardableResult
+    public func write(_ source: UnsafeBufferPointer<Float>) -> Int {
+        let w = writePosition.loadRelaxed()
+        let r = readPosition.load() // acquire: the consumer is done with what it released
+        let n = min(source.count, capacity - Int(w &- r))
+        guard n > 0, let from = source.baseAddress else {
+            return 0
+        }
+        let at = Int(w) & mask
+        let first = min(n, capacity - at)
+        (storage + at).update(from: from, count: first)
+        if n > first {
+            storage.update(from: from + first, count: n - first)
+        }
+        writePosition.store(w &+ Int64(n)) // release: the samples before the position
+        return n
+    }
+
+    /// Producer: `samples[range]`.
+    @discardableResult
+    public func write(_ samples: [Float], range: Range<Int>) -> Int {
+        samples.withUnsafeBufferPointer { all in
+            write(UnsafeBufferPointer(rebasing: all[range]))
+        }
+    }
+
+    /// Consumer: copy up to `destination.count` samples out; return how many there were.
+    @discardableResult
+    public func read(into destination: UnsafeMutableBufferPointer<Float>) -> Int {
+        let r = readPosition.loadRelaxed()
+        let w = writePosition.load() // acquire: the samples up to w are written
+        let n = min(destination.count, Int(w &- r))
+        guard n > 0, let to = destination.baseAddress else {
+            return 0
+        }
+        let at = Int(r) & mask
+        let first = min(n, capacity - at)
+        to.update(from: storage + at, count: first)
+        if n > first {
+            (to + first).update(from: storage, count: n - first)
+        }
+        readPosition.store(r &+ Int64(n)) // release: the producer may now overwrite them
+        return n
+    }
+
+    /// Producer: no more writes will come.
+    public func close() {
+        closed.set()
+    }
+
+    public var isClosed: Bool {
+        closed.isSet
+    }
+
+    /// Consumer: closed and everything read.
+    public var isDrained: Bool {
+        let wasClosed = closed.isSet // first: what was written before close() is then visible
+        return wasClosed && available == 0
+    }
+}

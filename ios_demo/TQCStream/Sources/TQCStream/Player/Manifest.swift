@@ -1,0 +1,269 @@
+import Foundation
+
+/// The names and dtype strings that this app and `mobile_export` agree on, in one place.
+///
+/// Tensor names are *not* here: the app takes every input, output and state name, shape and
+/// dtype from the manifest at run time. What is fixed is the contract's form, as
+/// `mobile_export/manifest.py` (`build_manifest`) writes it and `mobile_export/coreml.py` names
+/// the model's features: `inputs = [codes, *state]`, `outputs = [audio, *next_state]`, each
+/// next-state output named `next_<state name>`. `tests/test_ios_demo.py` checks every string
+/// here against a manifest built by the exporter's own code.
+public enum ManifestContract {
+    /// Prefix of the output that carries the next value of a state tensor.
+    public static let nextStatePrefix = "next_"
+    /// dtype of `inputs[0]`, the codes `[1, n_codebooks, chunk_frames]`.
+    public static let codesDType = "int32"
+    /// dtype of `outputs[0]`, the audio `[1, 1, samples_per_chunk]`.
+    public static let audioDType = "float32"
+    /// dtype of every state tensor: state stays float32 at the model boundary (fp16 state
+    /// accumulates error over minutes of streaming; see docs in the README).
+    public static let stateDType = "float32"
+    /// The only state initialisation the exporter writes.
+    public static let stateInit = "zeros"
+}
+
+/// One input, output or state tensor of an exported decoder, as the manifest lists it.
+public struct TensorSpec: Decodable, Equatable, Sendable, CustomStringConvertible {
+    public let name: String
+    public let shape: [Int]
+    public let dtype: String
+
+    public init(name: String, shape: [Int], dtype: String) {
+        self.name = name
+        self.shape = shape
+        self.dtype = dtype
+    }
+
+    /// Number of elements (the product of the shape; 1 for a scalar).
+    public var elementCount: Int {
+        shape.reduce(1, *)
+    }
+
+    public var description: String {
+        "\(name)\(shape):\(dtype)"
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name = "name"
+        case shape = "shape"
+        case dtype = "dtype"
+    }
+}
+
+/// A manifest that cannot be read, is not JSON, or breaks the exporter's contract.
+public struct ManifestError: Error, Equatable, CustomStringConvertible, LocalizedError {
+    public let message: String
+
+    public init(_ message: String) {
+        self.message = message
+    }
+
+    public var description: String {
+        message
+    }
+
+    public var errorDescription: String? {
+        message
+    }
+}
+
+/// The exporter's `<artifact>.manifest.json` (`mobile_export/manifest.py`, `build_manifest`):
+/// what the app needs to drive an artifact without hard-coding shapes.
+///
+/// Checked on reading (as the Java `Manifest` does): positive sizes; `samples_per_chunk =
+/// chunk_frames · hop`; `inputs[0]` the codes `[1, n_codebooks, chunk_frames]` (int32);
+/// `outputs[0]` the audio `[1, 1, samples_per_chunk]` (float32); the rest of `inputs` equal to
+/// `state` (float32), and the rest of `outputs` the state renamed `next_<name>`, in the same
+/// order — the call contract `outputs = model(codes, *state); audio = outputs[0]; state =
+/// outputs[1:]`. Other keys (verification, MACs, ...) are ignored here.
+public struct Manifest: Equatable, Sendable {
+    public let format: String
+    public let precision: String
+    public let config: String
+    /// The artifact's file name, e.g. `tq64-int8-k16.mlpackage`.
+    public let artifact: String?
+    /// Lowercase hex, or nil when the checkpoint is unknown (absent, null or "").
+    public let checkpointSHA256: String?
+    public let sampleRate: Int
+    public let hop: Int
+    public let chunkFrames: Int
+    public let samplesPerChunk: Int
+    public let nCodebooks: Int
+    public let codebookSize: Int
+    public let inputs: [TensorSpec]
+    public let outputs: [TensorSpec]
+    public let state: [TensorSpec]
+    public let stateInit: String?
+
+    /// Parse manifest JSON.
+    public static func parse(_ data: Data) throws -> Manifest {
+        do {
+            return try JSONDecoder().decode(Manifest.self, from: data)
+        } catch let error as ManifestError {
+            throw error
+        } catch {
+            throw ManifestError("bad manifest: \(error)")
+        }
+    }
+
+    /// Read and parse a manifest file; errors name the file.
+    public static func read(contentsOf url: URL) throws -> Manifest {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw ManifestError("cannot read \(url.path): \(error.localizedDescription)")
+        }
+        do {
+            return try parse(data)
+        } catch {
+            throw ManifestError("\(url.path): \((error as? ManifestError)?.message ?? "\(error)")")
+        }
+    }
+
+    /// The codes input, `inputs[0]`.
+    public var codesInput: TensorSpec {
+        inputs[0]
+    }
+
+    /// The audio output, `outputs[0]`.
+    public var audioOutput: TensorSpec {
+        outputs[0]
+    }
+
+    /// The output that carries the next value of `state[index]`: `outputs[index + 1]`.
+    public func nextStateOutput(_ index: Int) -> TensorSpec {
+        outputs[index + 1]
+    }
+
+    /// The stream fingerprint of the weights these codes need: the first 16 bytes of
+    /// `checkpoint_sha256` (as `tqcodec decode --artifact` uses it), or nil if unknown.
+    public var fingerprint: [UInt8]? {
+        guard let sha = checkpointSHA256, let bytes = bytesFromHex(sha) else {
+            return nil
+        }
+        return Array(bytes.prefix(StreamHeader.fingerprintSize))
+    }
+
+    /// Zero state, one flat float array per state tensor in call order (`state_init: zeros`).
+    public func zeroState() -> [[Float]] {
+        state.map { [Float](repeating: 0, count: $0.elementCount) }
+    }
+
+    /// Can this artifact decode that stream? Same sample rate, hop and number of codebooks, and
+    /// every code the stream may hold has a row in the model's codebooks.
+    /// - Throws: `TQCError` `invalid_argument` naming the first field that differs.
+    public func checkCompatible(_ h: StreamHeader) throws {
+        var bad: String?
+        if h.sampleRate != sampleRate {
+            bad = "sample_rate \(h.sampleRate) vs the model's \(sampleRate)"
+        } else if h.hopLength != hop {
+            bad = "hop_length \(h.hopLength) vs the model's \(hop)"
+        } else if h.nQ != nCodebooks {
+            bad = "n_q \(h.nQ) vs the model's \(nCodebooks) codebooks"
+        } else if h.codebookSize > codebookSize {
+            bad = "codebook_size \(h.codebookSize) vs the model's \(codebookSize)"
+        }
+        if let bad {
+            throw TQCError(.invalidArgument, "stream does not fit the decoder (\(config), \(format)): \(bad)")
+        }
+    }
+
+    private func checkContract() throws {
+        for (key, value) in [("sample_rate", sampleRate), ("hop", hop), ("chunk_frames", chunkFrames),
+                             ("samples_per_chunk", samplesPerChunk), ("n_codebooks", nCodebooks),
+                             ("codebook_size", codebookSize)] where value < 1 {
+            throw ManifestError("\(key): expected a positive integer, got \(value)")
+        }
+        if let sha = checkpointSHA256, sha.count != 64 || bytesFromHex(sha) == nil {
+            throw ManifestError("checkpoint_sha256: expected 64 hex digits, got '\(sha)'")
+        }
+        if chunkFrames * hop != samplesPerChunk {
+            throw ManifestError("samples_per_chunk \(samplesPerChunk) is not chunk_frames \(chunkFrames) x hop \(hop)")
+        }
+        if let stateInit, stateInit != ManifestContract.stateInit {
+            throw ManifestError("state_init: only '\(ManifestContract.stateInit)' is supported, got '\(stateInit)'")
+        }
+        guard let codes = inputs.first, let audio = outputs.first else {
+            throw ManifestError("inputs and outputs must each list at least one tensor")
+        }
+        for spec in inputs + outputs + state where spec.shape.contains(where: { $0 < 0 }) {
+            throw ManifestError("\(spec.name): negative dimension in \(spec.shape)")
+        }
+        try Manifest.expect(codes, "inputs[0] (codes)", shape: [1, nCodebooks, chunkFrames],
+                            dtype: ManifestContract.codesDType)
+        try Manifest.expect(audio, "outputs[0] (audio)", shape: [1, 1, samplesPerChunk],
+                            dtype: ManifestContract.audioDType)
+        if Array(inputs.dropFirst()) != state {
+            throw ManifestError("inputs after the codes must be the state tensors, in order: "
+                + "\(Array(inputs.dropFirst())) vs state \(state)")
+        }
+        if outputs.count != state.count + 1 {
+            throw ManifestError("outputs must be the audio and one \(ManifestContract.nextStatePrefix) tensor "
+                + "per state tensor")
+        }
+        for (k, s) in state.enumerated() {
+            if s.dtype != ManifestContract.stateDType {
+                throw ManifestError("state \(s.name): expected dtype \(ManifestContract.stateDType) (state is carried "
+                    + "in float32), got \(s.dtype)")
+            }
+            let next = outputs[k + 1]
+            if next.name != ManifestContract.nextStatePrefix + s.name || next.shape != s.shape || next.dtype != s.dtype {
+                throw ManifestError("outputs[\(k + 1)] must be \(ManifestContract.nextStatePrefix)\(s.name) shaped like "
+                    + "\(s), got \(next)")
+            }
+        }
+        if Set(inputs.map(\.name)).count != inputs.count || Set(outputs.map(\.name)).count != outputs.count {
+            throw ManifestError("tensor names must be unique")
+        }
+    }
+
+    private static func expect(_ t: TensorSpec, _ what: String, shape: [Int], dtype: String) throws {
+        if t.shape != shape || t.dtype != dtype {
+            throw ManifestError("\(what): expected shape \(shape) and dtype \(dtype), got \(t)")
+        }
+    }
+}
+
+extension Manifest: Decodable {
+    /// The manifest keys this reader uses (a subset of what `build_manifest` writes).
+    enum CodingKeys: String, CodingKey {
+        case format = "format"
+        case precision = "precision"
+        case config = "config"
+        case artifact = "artifact"
+        case checkpointSHA256 = "checkpoint_sha256"
+        case sampleRate = "sample_rate"
+        case hop = "hop"
+        case chunkFrames = "chunk_frames"
+        case samplesPerChunk = "samples_per_chunk"
+        case nCodebooks = "n_codebooks"
+        case codebookSize = "codebook_size"
+        case inputs = "inputs"
+        case outputs = "outputs"
+        case state = "state"
+        case stateInit = "state_init"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        format = try c.decode(String.self, forKey: .format)
+        precision = try c.decode(String.self, forKey: .precision)
+        config = try c.decode(String.self, forKey: .config)
+        artifact = try c.decodeIfPresent(String.self, forKey: .artifact)
+        // The exporter writes "" for a checkpoint of unknown origin: no fingerprint to check then.
+        let sha = try c.decodeIfPresent(String.self, forKey: .checkpointSHA256)?.lowercased()
+        checkpointSHA256 = sha?.isEmpty == false ? sha : nil
+        sampleRate = try c.decode(Int.self, forKey: .sampleRate)
+        hop = try c.decode(Int.self, forKey: .hop)
+        chunkFrames = try c.decode(Int.self, forKey: .chunkFrames)
+        samplesPerChunk = try c.decode(Int.self, forKey: .samplesPerChunk)
+        nCodebooks = try c.decode(Int.self, forKey: .nCodebooks)
+        codebookSize = try c.decode(Int.self, forKey: .codebookSize)
+        inputs = try c.decode([TensorSpec].self, forKey: .inputs)
+        outputs = try c.decode([TensorSpec].self, forKey: .outputs)
+        state = try c.decode([TensorSpec].self, forKey: .state)
+        stateInit = try c.decodeIfPresent(String.self, forKey: .stateInit)
+        try checkContract()
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import XCTest
+@testable import TQCStream
+
+final class ManifestTests: XCTestCase {
+    /// Shaped like mobile_export/manifest.py build_manifest's output (values made up; the real
+    /// exporter's output is checked against ManifestContract by tests/test_ios_demo.py).
+    static let example = """
+    {
+      "manifest_version": 1,
+      "format": "coreml",
+      "artifact": "tq64-int8-k16.mlpackage",
+      "artifact_sha256": "00",
+      "artifact_bytes": 1234567,
+      "precision": "int8",
+      "config": "tq64",
+      "config_detail": {"name": "tq64", "n_codebooks": 10},
+      "checkpoint_sha256": "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
+      "checkpoint_trained": true,
+      "sample_rate": 44100,
+      "hop": 64,
+      "chunk_frames": 16,
+      "samples_per_chunk": 1024,
+      "n_codebooks": 10,
+      "codebook_size": 512,
+      "inputs": [
+        {"name": "codes", "shape": [1, 10, 16], "dtype": "int32"},
+        {"name": "conv_in", "shape": [1, 64, 6], "dtype": "float32"},
+        {"name": "lstm0_h", "shape": [1, 128], "dtype": "float32"},
+        {"name": "lstm0_c", "shape": [1, 128], "dtype": "float32"}
+      ],
+      "outputs": [
+        {"name": "audio", "shape": [1, 1, 1024], "dtype": "float32"},
+        {"name": "next_conv_in", "shape": [1, 64, 6], "dtype": "float32"},
+        {"name": "next_lstm0_h", "shape": [1, 128], "dtype": "float32"},
+        {"name": "next_lstm0_c", "shape": [1, 128], "dtype": "float32"}
+      ],
+      "state": [
+        {"name": "conv_in", "shape": [1, 64, 6], "dtype": "float32"},
+        {"name": "lstm0_h", "shape": [1, 128], "dtype": "float32"},
+        {"name": "lstm0_c", "shape": [1, 128], "dtype": "float32"}
+      ],
+      "state_init": "zeros",
+      "call": "outputs = model(codes, *state); audio = outputs[0]; state = outputs[1:]",
+      "gmacs_per_s": 1.5,
+      "verification": {"snr_db_vs_float": 31.2, "chunks": 100}
+    }
+    """
+
+    private func parse(_ text: String) throws -> Manifest {
+        try Manifest.parse(Data(text.utf8))
+    }
+
+    func testReadsTheExportersManifest() throws {
+        let m = try parse(Self.example)
+        XCTAssertEqual(m.format, "coreml")
+        XCTAssertEqual(m.precision, "int8")
+        XCTAssertEqual(m.config, "tq64")
+        XCTAssertEqual(m.artifact, "tq64-int8-k16.mlpackage")
+        XCTAssertEqual(m.sampleRate, 44_100)
+        XCTAssertEqual(m.hop, 64)
+        XCTAssertEqual(m.chunkFrames, 16)
+        XCTAssertEqual(m.samplesPerChunk, 1024)
+        XCTAssertEqual(m.nCodebooks, 10)
+        XCTAssertEqual(m.codebookSize, 512)
+        XCTAssertEqual(m.inputs.count, 4)
+        XCTAssertEqual(m.codesInput.shape, [1, 10, 16])
+        XCTAssertEqual(m.audioOutput.elementCount, 1024)
+        XCTAssertEqual(m.nextStateOutput(2).name, "next_lstm0_c")
+        XCTAssertEqual(m.state.count, 3)
+        XCTAssertEqual(m.state[0].shape, [1, 64, 6])
+        let zero = m.zeroState()
+        XCTAssertEqual(zero.map(\.count), [384, 128, 128])
+        XCTAssertTrue(zero.allSatisfy { $0.allSatisfy { $0 == 0 } })
+        XCTAssertEqual(m.fingerprint?.count, 16)
+        XCTAssertEqual(m.fingerprint?.first, 0x01)
+        XCTAssertEqual(m.fingerprint?[7], 0xEF)
+        XCTAssertEqual(m.checkpointSHA256?.hasPrefix("0123456789abcdef"), true)
+    }
+
+    private func assertRejected(_ text: String, _ because: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try parse(text), "accepted a manifest with \(because)", file: file, line: line) { error in
+            XCTAssertTrue(error is ManifestError, "\(error)", file: file, line: line)
+            XCTAssertFalse("\(error)".isEmpty, file: file, line: line)
+        }
+    }
+
+    func testRejectsBrokenContracts() {
+        let e = Self.example
+        assertRejected(e.replacingOccurrences(of: "\"samples_per_chunk\": 1024", with: "\"samples_per_chunk\": 1000"),
+                       "a bad chunk size")
+        assertRejected(e.replacingOccurrences(of: "[1, 10, 16]", with: "[1, 16, 10]"), "transposed codes")
+        assertRejected(e.replacingOccurrences(of: "\"next_lstm0_h\"", with: "\"lstm0_h_out\""), "a misnamed state output")
+        assertRejected(e.replacingOccurrences(of: "\"hop\": 64,", with: ""), "no hop")
+        assertRejected(e.replacingOccurrences(of: "\"hop\": 64", with: "\"hop\": \"64\""), "a string hop")
+        assertRejected(e.replacingOccurrences(of: "0123456789ABCDEF", with: "xyz"), "a bad sha")
+        assertRejected(e.replacingOccurrences(of: "\"zeros\"", with: "\"random\""), "an unknown state init")
+        assertRejected(String(e.prefix(200)), "truncated text")
+        assertRejected(e.replacingOccurrences(of: "{\"name\": \"codes\", \"shape\": [1, 10, 16], \"dtype\": \"int32\"}",
+                                              with: "{\"name\": \"codes\", \"shape\": [1, 10, 16], \"dtype\": \"int64\"}"),
+                       "int64 codes")
+        // state carried in fp16 would drift over minutes of streaming: refused
+        assertRejected(e.replacingOccurrences(of: "\"shape\": [1, 128], \"dtype\": \"float32\"",
+                                              with: "\"shape\": [1, 128], \"dtype\": \"float16\""), "fp16 state")
+        let lastState = "{\"name\": \"lstm0_c\", \"shape\": [1, 128], \"dtype\": \"float32\"}\n  ],\n  \"outputs\""
+        XCTAssertTrue(e.contains(lastState))
+        assertRejected(e.replacingOccurrences(of: lastState, with: lastState.replacingOccurrences(of: "lstm0_c",
+                                                                                                with: "lstm0_x")),
+                       "inputs that are not the state")
+    }
+
+    func testUnknownCheckpointHasNoFingerprint() throws {
+        let sha = "\"0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\""
+        XCTAssertNil(try parse(Self.example.replacingOccurrences(of: sha, with: "null")).fingerprint)
+        XCTAssertNil(try parse(Self.example.replacingOccurrences(of: sha, with: "\"\"")).fingerprint)
+    }
+
+    func testChecksThatAStreamFitsTheModel() throws {
+        let m = try parse(Self.example)
+        let fp = try XCTUnwrap(m.fingerprint)
+        XCTAssertNoThrow(try m.checkCompatible(StreamHeader(channels: 2, nQ: 10, fingerprint: fp)))
+        XCTAssertNoThrow(try m.checkCompatible(StreamHeader(channels: 1, nQ: 10, fingerprint: fp, codebookSize: 500)))
+        let bad = [
+            try StreamHeader(channels: 2, nQ: 5, fingerprint: fp),
+            try StreamHeader(channels: 2, nQ: 10, fingerprint: fp, sampleRate: 48_000),
+            try StreamHeader(channels: 2, nQ: 10, fingerprint: fp, hopLength: 32),
+            try StreamHeader(channels: 2, nQ: 10, fingerprint: fp, codebookSize: 1024, bits: 10),
+        ]
+        for h in bad {
+            XCTAssertThrowsError(try m.checkCompatible(h), "accepted \(h)") { error in
+                XCTAssertEqual((error as? TQCError)?.kind, .invalidArgument)
+            }
+        }
+    }
+
+    func testReadsAFileAndNamesItInErrors() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("manifest-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Data(Self.example.utf8).write(to: url)
+        XCTAssertEqual(try Manifest.read(contentsOf: url).chunkFrames, 16)
+        try Data("{".utf8).write(to: url)
+        XCTAssertThrowsError(try Manifest.read(contentsOf: url)) { error in
+            XCTAssertTrue("\(error)".hasPrefix(url.path), "\(error)")
+        }
+        XCTAssertThrowsError(try Manifest.read(contentsOf: URL(fileURLWithPath: "/nonexistent/manifest.json"))) { error in
+            XCTAssertTrue("\(error)".contains("cannot read"), "\(error)")
+        }
+    }
+
+    /// The Core ML manifests the exporter wrote in this checkout (build/coreml), if any.
+    func testReadsTheExportedCoreMLManifests() throws {
+        let folder = Vectors.repositoryRoot.appendingPathComponent("build/coreml", isDirectory: true)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        let manifests = names.filter { $0.hasSuffix(".manifest.json") }.sorted()
+        if manifests.isEmpty {
+            throw XCTSkip("no exported manifest in \(folder.path) (python -m mobile_export.coreml writes them)")
+        }
+        for name in manifests {
+            let m = try Manifest.read(contentsOf: folder.appendingPathComponent(name))
+            XCTAssertEqual(m.format, "coreml", name)
+            XCTAssertEqual(m.state.count + 1, m.outputs.count, name)
+            for (k, s) in m.state.enumerated() {
+                XCTAssertEqual(m.nextStateOutput(k).name, ManifestContract.nextStatePrefix + s.name, name)
+            }
+        }
+    }
+}
