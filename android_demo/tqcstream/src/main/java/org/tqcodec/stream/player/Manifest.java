@@ -47,7 +47,9 @@ public final class Manifest {
         precision = Json.asString(Json.get(m, "precision", "manifest"), "precision");
         config = Json.asString(Json.get(m, "config", "manifest"), "config");
         Object sha = Json.get(m, "checkpoint_sha256", "manifest");
-        checkpointSha256 = sha == null ? null : Json.asString(sha, "checkpoint_sha256").toLowerCase();
+        String shaText = sha == null ? "" : Json.asString(sha, "checkpoint_sha256").toLowerCase();
+        // The exporter writes "" when the checkpoint is unknown: no fingerprint to check, like null.
+        checkpointSha256 = shaText.isEmpty() ? null : shaText;
         if (checkpointSha256 != null && !checkpointSha256.matches("[0-9a-f]{64}")) {
             throw new ManifestException("checkpoint_sha256: expected 64 hex digits, got '" + checkpointSha256 + "'");
         }

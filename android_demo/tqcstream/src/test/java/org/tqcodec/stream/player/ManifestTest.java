@@ -106,6 +106,9 @@ public class ManifestTest {
     public void unknownCheckpointHasNoFingerprint() throws ManifestException {
         Manifest m = Manifest.parse(EXAMPLE.replaceAll("\"checkpoint_sha256\": \"[0-9a-fA-F]+\"", "\"checkpoint_sha256\": null"));
         assertNull(m.fingerprint());
+        // what build_manifest writes for a checkpoint of unknown origin
+        Manifest empty = Manifest.parse(EXAMPLE.replaceAll("\"checkpoint_sha256\": \"[0-9a-fA-F]+\"", "\"checkpoint_sha256\": \"\""));
+        assertNull(empty.fingerprint());
     }
 
     @Test
