@@ -69,6 +69,9 @@ def write_manifest(path, manifest: dict) -> None:
         with os.fdopen(fd, "w") as f:
             json.dump(manifest, f, indent=2)
             f.write("\n")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o644 & ~umask)  # mkstemp makes 0600; a manifest is for sharing, like its artifact
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -8,6 +8,13 @@ activations and biases are not counted (reports say so).  One MAC = one fvcore "
 ``python -m profiling.macs --config tq64`` prints a per-layer table and the budget
 verdict; ``--json`` prints one JSON object; the exit code is non-zero when the decoder
 is over the hard budget.
+
+``python -m profiling.macs --artifact FILE [--artifact FILE2 ...] [--json]`` counts the
+MACs of exported artifacts (``.pte``, ``.tflite``, ``.mlpackage``) from what was
+serialised and checks each against this module's fvcore count of the same config and
+the budget; see ``profiling.artifact_macs``.  Exit 1 when an artifact is over the hard
+bound or disagrees with the reference by more than 2 % without a structural
+explanation, 2 on a missing, unknown or unreadable file.
 """
 from __future__ import annotations
 
@@ -185,9 +192,15 @@ def main(argv=None) -> int:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--config", help="named config (untrained weights: MACs do not depend on them)")
     src.add_argument("--ckpt", help="a TQCodec checkpoint")
+    src.add_argument("--artifact", action="append", metavar="FILE",
+                     help="an exported decoder (.pte, .tflite, .mlpackage), repeatable: MACs counted from the "
+                          "file, checked against the fvcore count of its config (manifest) and the budget")
     p.add_argument("--seconds", type=float, default=1.0, help="audio length counted (default 1 s)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
+    if args.artifact:
+        from profiling.artifact_macs import main as artifact_main
+        return artifact_main(args.artifact, as_json=args.json)
     try:
         if args.config:
             from tqcodec.configs import get_config

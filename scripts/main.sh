@@ -38,7 +38,7 @@ done
 for f in "$OUT"/executorch/*-int8-k16.pte "$OUT"/litert/*-int8-k16.tflite "$OUT"/coreml/*-int8-k16.mlpackage; do
   [ -e "$f" ] && artifacts+=(--artifact "$f")
 done
-step "MACs counted from each artifact" $PY -m profiling.macs "${artifacts[@]}" --json-out "$OUT/artifact-macs.json"
+step "MACs counted from each artifact" $PY -m profiling.macs "${artifacts[@]}"
 step "latency (K=16, 1 thread and all threads)" $PY -m profiling.latency --dir "$OUT" --ckpt "$CKPT" --chunks 16 \
   --threads 1,all --seconds 5 --json "$OUT/latency.json"
 step "deploy report" $PY -m profiling.report --ckpt "$CKPT" --artifacts "$OUT" --out "$OUT/report" \
