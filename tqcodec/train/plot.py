@@ -50,13 +50,19 @@ def plot_log(csv_path, png_path) -> Path:
     fig, axes = plt.subplots(3, 1, figsize=(10, 11), sharex=True)
     for ax, keys, title in ((axes[0], ("loss_g", "mel", "waveform", "codebook", "commitment"), "generator"),
                             (axes[1], ("adv_g", "feature", "loss_d"), "adversarial")):
+        drawn = 0
         for k in keys:
             y = cols.get(k)
             if y is not None and not np.all(np.isnan(y)):
                 ax.plot(step, _smooth(y), label=k, lw=1)
+                drawn += 1
         ax.set_title(title)
         ax.grid(alpha=0.3)
-        ax.legend(loc="upper right", fontsize=8)
+        if drawn:
+            ax.legend(loc="upper right", fontsize=8)
+        else:  # e.g. a run with --adv-start beyond its last step: say so instead of an empty frame
+            ax.text(0.5, 0.5, "no adversarial steps yet (discriminators start at --adv-start)",
+                    transform=ax.transAxes, ha="center", va="center", color="0.4")
     axes[0].set_yscale("log")
     ax = axes[2]
     val = ~np.isnan(cols.get("val_lsd", np.full_like(step, np.nan)))
