@@ -11,7 +11,7 @@ import torch
 
 from tqcodec.audio_io import AudioError, load_audio, save_audio
 from tqcodec.train import ResumeError, Trainer, TrainOptions
-from tqcodec.train.data import SegmentSampler, Track, find_tracks, split_tracks
+from tqcodec.train.data import DataError, SegmentSampler, Track, find_tracks, hold_out, split_tracks
 from tqcodec.train.discriminators import DiscriminatorConfig
 
 SMALL_D = DiscriminatorConfig(periods=(2, 3), mpd_channels=(4, 8, 8), fft_sizes=(512,), mrd_channels=4)
@@ -130,6 +130,19 @@ def test_split_is_deterministic_disjoint_and_ignores_symlinked_duplicates(data_d
         (linked / t.key).symlink_to(t.path)
         (linked / f"alias-{t.key}").symlink_to(t.path)
     assert len(find_tracks([linked])) == 4
+
+
+def test_val_data_holds_out_exactly_its_files_even_inside_a_training_folder(data_dir, tmp_path):
+    held = tmp_path / "held"
+    held.mkdir()
+    (held / "song.wav").symlink_to(data_dir / "track2.wav")
+    train, val = hold_out(find_tracks([data_dir]), find_tracks([held]))
+    assert [t.key for t in train] == ["track0.wav", "track1.wav", "track3.wav"]
+    assert [t.key for t in val] == ["song.wav"]
+    trainer = Trainer(options(data_dir, tmp_path / "run", val_data=[str(held)], steps=1))
+    assert [t.key for t in trainer.val_tracks] == ["song.wav"] and len(trainer.train_tracks) == 3
+    with pytest.raises(DataError, match="nothing is left to train on"):
+        hold_out(find_tracks([data_dir]), find_tracks([data_dir]))
 
 
 def test_sampler_skips_silence_and_resumes_its_sequence():

@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write last.pt every N steps (default: %(default)s)")
     p.add_argument("--val-fraction", type=float, default=d.val_fraction,
                    help="share of tracks held out for validation, 0: none (default: %(default)s)")
+    p.add_argument("--val-data", action="append", default=[], metavar="DIR",
+                   help="hold out exactly the audio files under DIR for validation (repeatable; may lie "
+                        "inside a --data folder); replaces the --val-fraction split")
     p.add_argument("--val-seconds", type=float, default=d.val_seconds,
                    help="length of each validation excerpt (default: %(default)s)")
     p.add_argument("--val-per-track", type=int, default=d.val_per_track,

@@ -91,6 +91,18 @@ def split_tracks(tracks: list[Track], val_fraction: float = 0.1) -> tuple[list[T
     return train, val
 
 
+def hold_out(tracks: list[Track], held_out: list[Track]) -> tuple[list[Track], list[Track]]:
+    """(train, validation) with validation named explicitly (``--val-data``): every file of
+    ``held_out`` is removed from ``tracks`` by its real path, so a held-out folder may lie inside
+    a training folder. Why: a whole song (all its stems) or the shipped demo clip's source can
+    be kept unseen on purpose, which the hash rule cannot promise."""
+    held = {os.path.realpath(t.path) for t in held_out}
+    train = [t for t in tracks if os.path.realpath(t.path) not in held]
+    if not train:
+        raise DataError("every training file is also under --val-data; nothing is left to train on")
+    return train, list(held_out)
+
+
 def load_tracks(tracks: list[Track], sample_rate: int = 44_100, progress: bool = True) -> None:
     """Decode every track into its int16 cache (once; already-loaded tracks are kept)."""
     for t in tqdm(tracks, desc="decoding audio", unit="file", disable=not progress, leave=False):

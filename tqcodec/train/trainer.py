@@ -45,7 +45,7 @@ from ..checkpoint import atomic_torch_save, save_checkpoint
 from ..configs import CodecConfig, get_config
 from ..metrics import LSD_SPLIT_HZ, MetricResult, compute_metrics, mean_metrics
 from ..model import TQCodec
-from .data import SegmentSampler, find_tracks, load_tracks, split_tracks, validation_excerpts
+from .data import SegmentSampler, find_tracks, hold_out, load_tracks, split_tracks, validation_excerpts
 from .discriminators import DiscriminatorConfig, MultiDiscriminator
 from .losses import (LossWeights, MultiScaleMelLoss, discriminator_loss, feature_matching_loss,
                      generator_adversarial_loss)
@@ -77,6 +77,7 @@ class TrainOptions:
     val_every: int = 1000
     save_every: int = 500
     val_fraction: float = 0.1
+    val_data: list[str] = field(default_factory=list)  # explicit held-out folders; replaces val_fraction
     val_seconds: float = 5.0
     val_per_track: int = 2
     seed: int = 0
@@ -206,7 +207,10 @@ class Trainer:
         self.opt_d = torch.optim.AdamW(self.discriminator.parameters(), lr=opts.lr, betas=opts.betas)
 
         tracks = find_tracks(opts.data)
-        self.train_tracks, self.val_tracks = split_tracks(tracks, opts.val_fraction)
+        if opts.val_data:
+            self.train_tracks, self.val_tracks = hold_out(tracks, find_tracks(opts.val_data))
+        else:
+            self.train_tracks, self.val_tracks = split_tracks(tracks, opts.val_fraction)
         load_tracks(self.train_tracks + self.val_tracks, self.cfg.sample_rate, progress=opts.progress)
         self.sampler = SegmentSampler(self.train_tracks, self.segment_length, seed=opts.seed)
         val_length = round(opts.val_seconds * self.cfg.sample_rate)
