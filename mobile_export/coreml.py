@@ -55,6 +55,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tqcodec.checkpoint import resolve_checkpoint
+
 from .calibration import add_calibration_seconds_option, calibration_part
 from .litert import ExportResult, capture, drift_by_quarter, load_sources, mac_split, macs_by_module, torch_threads
 from .manifest import build_manifest, write_manifest
@@ -374,7 +376,7 @@ def main(argv=None) -> int:
         p.error("--chunk-frames must be ≥ 1")
     keep = tuple(k for k in args.keep_float.split(",") if k)
     try:
-        pruned, music, trained = load_sources(args.ckpt, args.calibration)
+        pruned, music, trained = load_sources(resolve_checkpoint(args.ckpt), args.calibration)
         unknown = [k for k in keep if k not in dict(pruned.streaming(1).named_modules())]
         if unknown:
             raise ValueError(f"--keep-float: no such decoder module(s) {unknown}")

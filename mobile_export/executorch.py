@@ -50,6 +50,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from tqcodec.checkpoint import CheckpointError, resolve_checkpoint
+
 from .calibration import add_calibration_seconds_option
 from .delegation import mac_shares
 
@@ -570,8 +572,10 @@ def main(argv=None) -> int:
     _quiet()
     try:
         _check_arguments(args.chunk_frames, args.threads)
-        if not Path(args.ckpt).is_file():
-            raise ExportError(f"{args.ckpt}: no such checkpoint file")
+        try:
+            args.ckpt = resolve_checkpoint(args.ckpt)
+        except CheckpointError as e:
+            raise ExportError(str(e)) from None
         if args.calibration_seconds is not None and args.calibration_seconds <= 0:
             raise ExportError("--calibration-seconds must be positive")
         result = export_executorch(args.ckpt, args.out, args.precision, args.chunk_frames, args.calibration,

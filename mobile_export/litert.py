@@ -48,6 +48,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from tqcodec.checkpoint import resolve_checkpoint
+
 from .calibration import add_calibration_seconds_option, calibration_part
 from .manifest import build_manifest, read_manifest, write_manifest
 from .streaming import StreamingDecoder
@@ -488,7 +490,7 @@ def main(argv=None) -> int:
         p.error("--chunk-frames must be ≥ 1")
     keep = tuple(k for k in args.keep_float.split(",") if k)
     try:
-        pruned, music, trained = load_sources(args.ckpt, args.calibration)
+        pruned, music, trained = load_sources(resolve_checkpoint(args.ckpt), args.calibration)
         unknown = _unknown_modules(pruned, keep)
         if unknown:
             raise ValueError(f"--keep-float: no such decoder module(s) {unknown}")

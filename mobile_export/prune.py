@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from tqcodec.checkpoint import CheckpointError, atomic_torch_save, load_checkpoint, read_checkpoint
+from tqcodec.checkpoint import CheckpointError, atomic_torch_save, load_checkpoint, read_checkpoint, resolve_checkpoint
 from tqcodec.configs import CodecConfig
 from tqcodec.modules.conv import remove_weight_norm
 from tqcodec.modules.seanet import SEANetDecoder
@@ -104,7 +104,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True, help="decoder-only file to write")
     args = p.parse_args(argv)
     try:
-        pruned = load_pruned(args.ckpt)
+        pruned = load_pruned(resolve_checkpoint(args.ckpt))
         save_pruned(args.out, pruned)
     except CheckpointError as e:
         print(f"error: {e}", file=sys.stderr)

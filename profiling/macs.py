@@ -207,8 +207,8 @@ def main(argv=None) -> int:
             from tqcodec.model import TQCodec
             model = TQCodec(get_config(args.config))
         else:
-            from tqcodec.checkpoint import load_checkpoint
-            model, _ = load_checkpoint(args.ckpt)
+            from tqcodec.checkpoint import load_checkpoint, resolve_checkpoint
+            model, _ = load_checkpoint(resolve_checkpoint(args.ckpt))
     except (ValueError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -446,8 +446,13 @@ def main(argv=None) -> int:
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     from tqcodec.audio_io import AudioError
-    from tqcodec.checkpoint import CheckpointError
+    from tqcodec.checkpoint import CheckpointError, resolve_checkpoint
 
+    try:
+        args.ckpt = resolve_checkpoint(args.ckpt)
+    except CheckpointError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     for path in (args.ckpt, args.clip):
         if not path.exists():
             print(f"error: {path}: no such file", file=sys.stderr)

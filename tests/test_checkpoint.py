@@ -122,3 +122,23 @@ def test_cli_init_and_errors(tmp_path):
     assert r.returncode == 2 and "unknown config 'zzz'" in r.stderr
     # nothing half-written: no temp files left beside the output
     assert [p.name for p in tmp_path.iterdir()] == ["t.pt"]
+
+
+def test_bare_names_resolve_to_shipped_checkpoints_and_say_so(tmp_path, tiny_model, monkeypatch):
+    import tqcodec.checkpoint as ckpt
+
+    shipped = tmp_path / "checkpoints"
+    save_checkpoint(shipped / "tq64-balanced.pt", tiny_model)
+    monkeypatch.setattr(ckpt, "SHIPPED_DIR", shipped)
+    monkeypatch.chdir(tmp_path)
+    said = []
+    assert ckpt.resolve_checkpoint("tq64.pt", announce=said.append) == shipped / "tq64-balanced.pt"
+    assert "balanced encoder" in said[0] and "tq64.pt" in said[0]
+    assert ckpt.resolve_checkpoint("tq64-balanced.pt", announce=said.append) == shipped / "tq64-balanced.pt"
+    local = tmp_path / "tq64.pt"
+    save_checkpoint(local, tiny_model)
+    assert ckpt.resolve_checkpoint("tq64.pt", announce=said.append).resolve() == local  # a real file wins
+    with pytest.raises(CheckpointError, match="nor among the shipped ones .*tq64-balanced.pt"):
+        ckpt.resolve_checkpoint("tq128.pt")
+    with pytest.raises(CheckpointError, match="sub/tq64.pt: no such checkpoint file"):
+        ckpt.resolve_checkpoint("sub/tq64.pt")

@@ -14,18 +14,23 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CKPT = ROOT / "checkpoints" / "tq64-balanced.pt"
+DEFAULT_CKPT = ROOT / "checkpoints" / "tq64-balanced.pt"  # = checkpoint.DEFAULT_CHECKPOINT, without importing torch
 
 
 def _load_model(path):
-    from .checkpoint import load_checkpoint
-    return load_checkpoint(path)
+    from .checkpoint import load_checkpoint, resolve_checkpoint
+    return load_checkpoint(resolve_checkpoint(path, announce=_note))
+
+
+def _note(msg: str) -> None:
+    print(msg, file=sys.stderr)
 
 
 def _float_decode_fn(ckpt, chunk_frames: int = 64):
     from mobile_export.prune import load_pruned  # the exact streaming form of the decoder
     from .compress import decode_codes
-    pruned = load_pruned(ckpt)
+    from .checkpoint import resolve_checkpoint
+    pruned = load_pruned(resolve_checkpoint(ckpt, announce=_note))
     decoder = pruned.streaming(chunk_frames)
     fingerprint = bytes.fromhex(pruned.source_sha256)[:16] if pruned.source_sha256 else None
     return (lambda codes: decode_codes(decoder, codes, progress=True)), fingerprint

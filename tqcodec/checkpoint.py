@@ -22,6 +22,12 @@ from .model import TQCodec
 
 FORMAT = "tqcodec-checkpoint"
 FORMAT_VERSION = 1
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
+DEFAULT_CHECKPOINT = SHIPPED_DIR / "tq64-balanced.pt"
+# Names users type for the shipped files. tq64.pt is the paper's name for the model; the
+# shipped one was trained with the balanced encoder, and its decoder (the part exported to
+# phones) is the tq64 decoder, so the alias is announced, never silent.
+SHIPPED_ALIASES = {"tq64.pt": "tq64-balanced.pt"}
 
 
 class CheckpointError(Exception):
@@ -59,6 +65,28 @@ def atomic_torch_save(obj, path: str | os.PathLike) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def resolve_checkpoint(path, announce=print) -> Path:
+    """``path`` if it exists; else a bare file name is looked up among the shipped checkpoints
+    (``tq64.pt`` → ``checkpoints/tq64-balanced.pt``), said through ``announce``. Why: the
+    documented commands (``python -m mobile_export.coreml --ckpt tq64.pt``) must work as
+    written from a fresh clone. Raises CheckpointError naming what was looked for."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    if path.parent == Path("."):
+        shipped = SHIPPED_DIR / SHIPPED_ALIASES.get(path.name, path.name)
+        if shipped.is_file():
+            if announce:
+                announce(f"{path}: not in this folder; using the shipped checkpoint {shipped}"
+                         + (" (the tq64 decoder, trained with the balanced encoder)" if path.name in SHIPPED_ALIASES
+                            else ""))
+            return shipped
+        known = sorted(p.name for p in SHIPPED_DIR.glob("*.pt")) + sorted(SHIPPED_ALIASES)
+        raise CheckpointError(f"{path}: no such checkpoint file here, nor among the shipped ones "
+                              f"({', '.join(known) or 'none'})")
+    raise CheckpointError(f"{path}: no such checkpoint file")
 
 
 def save_checkpoint(path, model: TQCodec, step: int = 0, extra: dict | None = None, half: bool = False) -> str:
