@@ -179,7 +179,7 @@ def test_report_renders_in_a_real_browser(built_report, tmp_path):
 
 def test_report_user_errors(tmp_path, capsys):
     assert report.main(["--ckpt", str(tmp_path / "none.pt"), "--out", str(tmp_path / "r")]) == 2
-    assert "no such file" in capsys.readouterr().err
+    assert "none.pt: no such checkpoint file" in capsys.readouterr().err
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
     assert report.main(["--ckpt", str(bad), "--artifacts", str(tmp_path), "--out", str(tmp_path / "r")]) == 2
