@@ -201,12 +201,17 @@ def tq64(tmp_path_factory):
     return path, model, meta, encode_music(model, None)
 
 
-@pytest.mark.real_size
-def test_tq64_int8_export(tq64, tmp_path):
+@pytest.fixture(scope="module")
+def tq64_int8(tq64, tmp_path_factory):
     path, _, _, music = tq64
-    result = et.export_executorch(path, tmp_path, "int8", 16, music=music, calibration_seconds=1.0,
-                                  verify_seconds=1.0, mixed_precision=False, log=lambda *_: None)
-    m = result.manifest
+    return et.export_executorch(path, tmp_path_factory.mktemp("tq64-int8"), "int8", 16, music=music,
+                                calibration_seconds=1.0, verify_seconds=1.0, mixed_precision=False,
+                                log=lambda *_: None)
+
+
+@pytest.mark.real_size
+def test_tq64_int8_export(tq64_int8):
+    m = tq64_int8.manifest
     assert m["delegation"]["delegated_mac_share"] >= 0.95
     assert m["int8_mac_share"] == 1.0
     assert m["size_check"]["bytes"] <= m["size_check"]["bound_bytes"]
@@ -232,3 +237,24 @@ def test_streaming_equals_offline_over_30_seconds(tq64):
         assert out.shape == ref.shape
         err = float((out - ref).abs().max())
         assert err <= 1e-5, f"K={K}: max abs err {err:.3g}"
+
+
+@pytest.mark.real_size
+def test_int8_state_does_not_drift_over_three_minutes(tq64, tq64_int8):
+    """State drift is where backends break: the int8 .pte runs 3 minutes of music codes with
+    its state never reset, and its error against the float decoder must not grow with time."""
+    _, model, meta, music = tq64
+    cfg = model.config
+    minute = round(60 * cfg.frame_rate) // 16 * 16
+    seq = torch.cat([music.codes[0], music.codes[1]], dim=-1)  # 24 s of real-music codes
+    seq = seq.repeat(1, math.ceil(3 * minute / seq.shape[-1]))[:, : 3 * minute]
+    with torch.inference_mode():
+        ref = prune(model, meta).streaming(16).decode(seq).numpy()
+    out = et.decode_with_pte(tq64_int8.pte, seq.numpy(), tq64_int8.manifest)[0]
+    hop = cfg.hop_length
+    snrs = []
+    for i in range(3):
+        r, o = ref[i * minute * hop:(i + 1) * minute * hop], out[i * minute * hop:(i + 1) * minute * hop]
+        snrs.append(10 * np.log10(np.sum(r.astype(np.float64) ** 2) / np.sum((r - o).astype(np.float64) ** 2)))
+    assert min(snrs) >= 25, snrs
+    assert snrs[2] >= snrs[0] - 1.0, f"SNR per minute {snrs}: the error grows with time"
