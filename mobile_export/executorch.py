@@ -24,8 +24,9 @@ XNNPACK quirks handled here, never in the model (see design/EXPORT-NOTES.md):
   splits the delegate;
 * a conv/linear bias that another op also reads gets its own copy (shared bias
   tensors segfault the fp32 runtime and fail int8 init);
-* ``EluConfig`` joins the partitioner configs if an ``aten.elu`` is present (the
-  decoder writes ELU as relu/exp/min, so normally none is).
+* ELU is exported as ``aten.elu`` (``StreamingDecoder.use_native_elu``: one XNNPACK op
+  instead of five, measured ~10 % less time per chunk) and ``EluConfig`` joins the
+  partitioner configs (it is not in 1.5.1's default list).
 If int8 misses its thresholds, the per-layer sensitivity is measured and the layers that
 buy back the most dB (never the LSTM's gate layers) are kept in fp32 inside the delegate;
 the manifest reports the share of MACs that still run in int8.
@@ -413,7 +414,7 @@ def export_executorch(ckpt, out_dir, precision: str = "int8", chunk_frames: int 
     ckpt, out_dir = Path(ckpt), Path(out_dir)
     try:
         pruned = load_pruned(ckpt)
-        decoder = pruned.streaming(chunk_frames)
+        decoder = pruned.streaming(chunk_frames).use_native_elu()
     except (CheckpointError, ValueError) as e:
         raise ExportError(str(e)) from None
     try:

@@ -13,7 +13,10 @@ of K frames.  Everything an exporter needs to see is explicit:
   is just the previous input frame;
 * the LSTM is gate matmuls with h and c as state; the input projection is batched over
   the chunk, only the recurrent part loops (unrolled: K is fixed at export);
-* ELU is ``relu(x) + exp(min(x, 0)) - 1`` (identical, and it quantises well on LiteRT).
+* ELU is ``relu(x) + exp(min(x, 0)) - 1`` by default (identical, and it quantises well on
+  LiteRT, where ``F.elu`` costs ~10 dB); ``use_native_elu()`` switches the same decoder to
+  one ``aten.elu`` per activation, which XNNPACK runs as a single int8 op (ExecuTorch:
+  ~10 % less time per chunk than the five-op form). Same function, same weights, same state.
 
 Zero state equals the offline decoder's causal zero padding, so decoding chunk by chunk
 from ``init_state()`` equals ``TQCodec.decode`` (tests check this over minutes of audio).
@@ -40,8 +43,11 @@ class TensorSpec:
         return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype}
 
 
-def elu(x: torch.Tensor) -> torch.Tensor:
-    """ELU(alpha=1) in a form every backend quantises (no select on the output)."""
+def elu(x: torch.Tensor, native: bool = False) -> torch.Tensor:
+    """ELU(alpha=1): the decomposed form every backend quantises (no select on the output),
+    or ``native`` ``F.elu`` for backends with an ELU kernel (XNNPACK)."""
+    if native:
+        return F.elu(x)
     return F.relu(x) + torch.exp(torch.clamp(x, max=0.0)) - 1.0
 
 
@@ -134,10 +140,11 @@ class StatefulResBlock(nn.Module):
         if conv_b.bias is not None:
             pointwise.bias.data.copy_(conv_b.bias.detach())
         self.conv_b = pointwise
+        self.native_elu = False
 
     def forward(self, x: torch.Tensor, state: torch.Tensor):
-        y, state = self.conv_a(elu(x), state)
-        return x + self.conv_b(elu(y)), state
+        y, state = self.conv_a(elu(x, self.native_elu), state)
+        return x + self.conv_b(elu(y, self.native_elu)), state
 
 
 def _bias(conv: nn.Module) -> torch.Tensor | None:
@@ -187,6 +194,15 @@ class StreamingDecoder(nn.Module):
         conv_out = layers[idx + 1].conv
         self.conv_out = StatefulConv1d(conv_out.weight.detach(), _bias(conv_out), conv_out.dilation[0], frames)
         self.samples_per_chunk = frames
+        self.native_elu = False
+
+    def use_native_elu(self, native: bool = True) -> "StreamingDecoder":
+        """Write every ELU as one ``aten.elu`` (see the module docstring); returns self."""
+        self.native_elu = native
+        for stage in self.res_blocks:
+            for block in stage:
+                block.native_elu = native
+        return self
 
     # -- state layout ---------------------------------------------------------------
     def state_specs(self) -> list[TensorSpec]:
@@ -232,12 +248,12 @@ class StreamingDecoder(nn.Module):
             new_state += [h, c]
         x = (seq + skip).t().unsqueeze(0)
         for up, stage in zip(self.upsamplers, self.res_blocks):
-            x, s = up(elu(x), state.pop(0))
+            x, s = up(elu(x, self.native_elu), state.pop(0))
             new_state.append(s)
             for block in stage:
                 x, s = block(x, state.pop(0))
                 new_state.append(s)
-        y, s = self.conv_out(elu(x), state.pop(0))
+        y, s = self.conv_out(elu(x, self.native_elu), state.pop(0))
         new_state.append(s)
         return (y, *new_state)
 

@@ -41,3 +41,17 @@ def test_streaming_chunk_sizes_tiny(tiny_model):
         y = pruned.streaming(k).decode(codes[0])
         assert y.shape == ref.shape
         assert (y - ref).abs().max() <= 1e-5
+
+
+def test_native_elu_is_the_same_decoder(tiny_model):
+    """The ExecuTorch export writes ELU as one aten.elu; it must decode exactly like the default form."""
+    pruned = prune(tiny_model, {})
+    codes = torch.randint(0, 512, (3, 160))
+    ref = pruned.streaming(16).decode(codes)
+    native = pruned.streaming(16).use_native_elu()
+    assert all(b.native_elu for stage in native.res_blocks for b in stage)
+    assert (native.decode(codes) - ref).abs().max() <= 1e-6
+    graph = torch.export.export(native, (codes[None, :, :16].int(), *native.init_state())).graph
+    blocks = sum(len(stage) for stage in native.res_blocks)
+    elus = len(native.upsamplers) + 2 * blocks + 1  # before each upsampler, two per residual unit, before conv_out
+    assert sum(n.target is torch.ops.aten.elu.default for n in graph.nodes) == elus
