@@ -144,16 +144,14 @@ def quantize_activations(decoder: StreamingDecoder, music, keep_float=DEFAULT_KE
 
 
 @contextlib.contextmanager
-def native_elu():
-    """Trace ``streaming.elu`` as ``F.elu`` (MIL ``elu``): identical function, exact in fp16."""
-    from . import streaming
-
-    original = streaming.elu
-    streaming.elu = F.elu
+def native_elu(decoder: StreamingDecoder):
+    """Trace the decoder's ELUs as ``F.elu`` (MIL ``elu``): identical function, exact in fp16."""
+    previous = decoder.native_elu
+    decoder.use_native_elu(True)
     try:
         yield
     finally:
-        streaming.elu = original
+        decoder.use_native_elu(previous)
 
 
 def convert(module: nn.Module, decoder: StreamingDecoder, compute: str = "fp16"):
@@ -165,7 +163,7 @@ def convert(module: nn.Module, decoder: StreamingDecoder, compute: str = "fp16")
     import coremltools as ct
 
     example = (torch.zeros(decoder.input_spec().shape, dtype=torch.int32), *decoder.init_state())
-    with torch.no_grad(), warnings.catch_warnings(), native_elu():
+    with torch.no_grad(), warnings.catch_warnings(), native_elu(module):
         warnings.simplefilter("ignore")
         traced = torch.jit.trace(module.eval(), example)
     specs = decoder.state_specs()
