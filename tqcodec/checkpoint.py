@@ -27,7 +27,7 @@ DEFAULT_CHECKPOINT = SHIPPED_DIR / "tq64-balanced.pt"
 # Names users type for the shipped files. tq64.pt is the paper's name for the model; the
 # shipped one was trained with the balanced encoder, and its decoder (the part exported to
 # phones) is the tq64 decoder, so the alias is announced, never silent.
-SHIPPED_ALIASES = {"tq64.pt": "tq64-balanced.pt"}
+SHIPPED_ALIASES = {"tq64.pt": DEFAULT_CHECKPOINT.name}
 
 
 class CheckpointError(Exception):
