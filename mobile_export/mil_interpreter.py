@@ -43,8 +43,9 @@ def single_threaded_blas():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-class UnsupportedOpError(NotImplementedError):
-    """The program uses a MIL op (or an op variant) this interpreter does not implement."""
+class UnsupportedOpError(Exception):
+    """The program uses a MIL op (or an op variant) this interpreter does not know: a
+    verification failure of the artifact (never a skip), not a gap in this module."""
 
 
 _DTYPES = {

@@ -34,23 +34,22 @@ BUDGET_HARD_GMACS = 10.0  # the phone's bound
 
 
 def lstm_macs(inputs, outputs) -> int:
-    """fvcore handle for ``aten::lstm`` (unidirectional, no projection).
+    """fvcore handle for ``aten::lstm`` (no projection).
 
-    Per time step and batch item a layer does 4·H·(I + H) MACs (input and recurrent gate
-    projections); the first layer sees I = input width, the others I = H.
+    Per time step, batch item and direction a layer does 4·H·(I + H) MACs (input and
+    recurrent gate projections); the first layer sees I = input width, the others the
+    previous layer's output, I = D·H for D directions (2 when bidirectional).
     """
     from fvcore.nn.jit_handles import get_shape
 
     x_shape = get_shape(inputs[0])  # [T, B, I] (batch_first=False)
-    y_shape = get_shape(outputs[0])  # [T, B, H]
+    y_shape = get_shape(outputs[0])  # [T, B, D·H]
     num_layers = inputs[4].toIValue()
-    bidirectional = inputs[7].toIValue()
-    if bidirectional:
-        raise NotImplementedError("bidirectional LSTM is not used by TQCodec")
+    directions = 2 if inputs[7].toIValue() else 1
     steps, batch, in_dim = x_shape
-    hidden = y_shape[-1]
-    per_step = 4 * hidden * (in_dim + hidden) + (num_layers - 1) * 4 * hidden * (2 * hidden)
-    return steps * batch * per_step
+    hidden = y_shape[-1] // directions
+    per_direction = 4 * hidden * (in_dim + hidden) + (num_layers - 1) * 4 * hidden * (directions * hidden + hidden)
+    return steps * batch * directions * per_direction
 
 
 def count_macs(module: nn.Module, inputs: tuple) -> tuple[int, dict[str, int]]:

@@ -27,6 +27,13 @@ def test_lstm_by_hand():
     assert total == 11 * (4 * 8 * (6 + 8) + 4 * 8 * (8 + 8))
 
 
+def test_bidirectional_lstm_by_hand():
+    """Two directions, and the second layer reads both directions' outputs (2·H wide)."""
+    lstm = nn.LSTM(6, 8, num_layers=2, bidirectional=True)
+    total, _ = count_macs(lstm, (torch.zeros(11, 1, 6),))
+    assert total == 11 * 2 * (4 * 8 * (6 + 8) + 4 * 8 * (16 + 8))
+
+
 def test_linear_by_hand():
     total, _ = count_macs(nn.Linear(10, 3), (torch.zeros(4, 10),))
     assert total == 4 * 10 * 3
