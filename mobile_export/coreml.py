@@ -65,8 +65,8 @@ from .streaming import StreamingDecoder
 from .verify import THRESHOLDS, verify
 
 PRECISIONS = ("int8", "fp16")
-# The output conv is 0.3 % of the MACs; int8 there quantises the audio itself to 8 bits.
-DEFAULT_KEEP_FLOAT = ("conv_out",)
+# int8 activations skip ``StreamingDecoder.output_stage()`` unless told otherwise (see its
+# docstring: their noise lands unfiltered in the audio and lifts LSD above the music's band).
 MIN_DEPLOYMENT = "iOS17"
 
 
@@ -86,7 +86,7 @@ def _kept(name: str, keep_float) -> bool:
     return any(name == k or name.startswith(k + ".") for k in keep_float)
 
 
-def quantize_activations(decoder: StreamingDecoder, music, keep_float=DEFAULT_KEEP_FLOAT,
+def quantize_activations(decoder: StreamingDecoder, music, keep_float=None,
                          progress: bool = True) -> tuple[nn.Module, list[str]]:
     """A copy of ``decoder`` whose conv/linear layers are W8A8 reference-quantised modules.
 
@@ -95,7 +95,8 @@ def quantize_activations(decoder: StreamingDecoder, music, keep_float=DEFAULT_KE
     observer sees what the phone will see.  Weight observers see the (constant) weights
     once; afterwards weight fake-quantisation is off during calibration, which is 10x
     faster (the recurrent matrices are called 16 times a chunk) and moves the activation
-    ranges by the weight rounding only.  Returns the copy and the int8 layer names.
+    ranges by the weight rounding only.  ``keep_float`` (None: ``decoder.output_stage()``)
+    keeps layers out of int8 activations.  Returns the copy and the int8 layer names.
     """
     from coremltools.optimize.torch.quantization import (
         LinearQuantizer,
@@ -106,6 +107,8 @@ def quantize_activations(decoder: StreamingDecoder, music, keep_float=DEFAULT_KE
 
     cfg = LinearQuantizerConfig(global_config=ModuleLinearQuantizerConfig(
         quantization_scheme="symmetric", activation_observer="min_max", weight_per_channel=True))
+    if keep_float is None:
+        keep_float = decoder.output_stage()
     q = copy.deepcopy(decoder).eval()
     names = [n for n in quantizable_layers(q) if not _kept(n, keep_float)]
     quantizers = {}
@@ -238,11 +241,12 @@ class CoreMLChunkRunner:
 
 
 def export(pruned, music, out_dir, precision: str = "int8", chunk_frames: int = 16,
-           keep_float=DEFAULT_KEEP_FLOAT, activations: bool = True, trained: bool = False,
+           keep_float=None, activations: bool = True, trained: bool = False,
            calibration_label: str = "", progress: bool = True,
            calibration_seconds: float | None = None) -> ExportResult:
     """Convert, save atomically, verify the saved program on ``music``, write the manifest.
 
+    ``keep_float``: layers kept out of int8 activations (None: ``decoder.output_stage()``).
     ``calibration_seconds``: fit int8 activation ranges on the first seconds of each excerpt only.
     """
     logging.getLogger("coremltools").setLevel(logging.ERROR)
@@ -260,7 +264,7 @@ def _export(pruned, music, out_dir, precision, chunk_frames, keep_float, activat
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     decoder = pruned.streaming(chunk_frames)
-    keep_float = tuple(keep_float)
+    keep_float = decoder.output_stage() if keep_float is None else tuple(keep_float)
     int8_act: list[str] = []
     module: nn.Module = decoder
     calib = calibration_part(music, calibration_seconds, decoder.config.frame_rate)
@@ -364,18 +368,18 @@ def main(argv=None) -> int:
     p.add_argument("--chunk-frames", type=int, default=16, help="frames per call (default 16 = 23.2 ms)")
     p.add_argument("--calibration", default=None,
                    help="audio file or folder for calibration and verification (default: the shipped clip)")
-    p.add_argument("--keep-float", default=",".join(DEFAULT_KEEP_FLOAT),
-                   help=f"comma-separated decoder modules kept out of int8 activations (default "
-                        f"{','.join(DEFAULT_KEEP_FLOAT)}; '' for none)")
+    p.add_argument("--keep-float", default=None,
+                   help="comma-separated decoder modules kept out of int8 activations (default: the output "
+                        "stage, e.g. upsamplers.2,res_blocks.2,conv_out for tq64; '' for none)")
     p.add_argument("--weights-only", action="store_true", help="int8: quantise weights only (W8A16)")
     add_calibration_seconds_option(p)
     args = p.parse_args(argv)
     if args.chunk_frames < 1:
         p.error("--chunk-frames must be ≥ 1")
-    keep = tuple(k for k in args.keep_float.split(",") if k)
+    keep = None if args.keep_float is None else tuple(k for k in args.keep_float.split(",") if k)
     try:
         pruned, music, trained = load_sources(resolve_checkpoint(args.ckpt), args.calibration)
-        unknown = [k for k in keep if k not in dict(pruned.streaming(1).named_modules())]
+        unknown = [k for k in keep or () if k not in dict(pruned.streaming(1).named_modules())]
         if unknown:
             raise ValueError(f"--keep-float: no such decoder module(s) {unknown}")
         res = export(pruned, music, args.out, args.precision, args.chunk_frames, keep,

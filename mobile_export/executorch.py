@@ -5,7 +5,8 @@
 
 Path: ``torch.export`` of ``StreamingDecoder`` (fixed chunk, every state an input and an
 output) → for int8, torchao ``prepare_pt2e``/``convert_pt2e`` with ``XNNPACKQuantizer``
-(``quantize_xnnpack``), calibrated on real-music codes streamed with state carried →
+(``quantize_xnnpack``; every conv/linear int8, the LSTM's matmuls included, its cell
+arithmetic fp32), calibrated on real-music codes streamed with state carried →
 ``to_edge_transform_and_lower`` with ``XnnpackPartitioner`` → ``to_executorch`` → the
 ``.pte`` written atomically.  Then the written file is run by ``executorch.runtime`` at
 one thread over the calibration music (default: the shipped clip, both channels, 24 s),
@@ -28,7 +29,7 @@ XNNPACK quirks handled here, never in the model (see design/EXPORT-NOTES.md):
   instead of five, measured ~10 % less time per chunk) and ``EluConfig`` joins the
   partitioner configs (it is not in 1.5.1's default list).
 If int8 misses its thresholds, the per-layer sensitivity is measured and the layers that
-buy back the most dB (never the LSTM's gate layers) are kept in fp32 inside the delegate;
+buy back the most dB (never the LSTM's matmuls) are kept in fp32 inside the delegate;
 the manifest reports the share of MACs that still run in int8.
 """
 from __future__ import annotations
@@ -346,9 +347,10 @@ class ExportResult:
 
 
 def choose_float_layers(decoder, calib, threshold_db: float, log=print, seconds: float | None = None,
-                        choose: bool = True):
-    """Per-layer SNR, then (``choose``) the fewest noisy layers kept fp32 (never an LSTM
-    layer) to clear ``threshold_db`` + a margin.  Returns (layers kept fp32, findings)."""
+                        choose: bool = True, base_keep: tuple[str, ...] = ()):
+    """Per-layer SNR, then (``choose``) the fewest noisy layers kept fp32 on top of
+    ``base_keep`` (never an LSTM layer) to clear ``threshold_db`` + a margin.
+    Returns (layers kept fp32, base_keep included; findings)."""
     seconds = seconds or SENSITIVITY_SECONDS
     from .quantize_xnnpack import calibration_chunks, decoder_groups, quantize, sensitivity, simulated_snr
 
@@ -356,21 +358,28 @@ def choose_float_layers(decoder, calib, threshold_db: float, log=print, seconds:
     total = sum(groups.values())
     exported = export_decoder(decoder, half_tables=True)
     fresh = functools.partial(copy.deepcopy, exported)  # prepare_pt2e rewrites its input
-    base, costs = sensitivity(fresh, decoder, calib.codes, groups, seconds)
+    base, costs = sensitivity(fresh, decoder, calib.codes, groups, seconds, keep_float=base_keep)
     log(f"per-layer SNR ({seconds:g} s per excerpt; each layer alone in int8, q/dq graph in PyTorch); "
-        f"all int8: {base:.2f} dB")
+        f"all int8 but {', '.join(base_keep) or 'nothing'}: {base:.2f} dB")
     for c in costs:
         log(f"  {c.group:<16s} {c.snr_db_alone:6.2f} dB alone  {100 * c.noise_share:5.1f}% of the noise  "
             f"{100 * c.mac_share:5.1f}% of MACs")
-    keep: list[str] = []
+    keep: list[str] = list(base_keep)
     snr = base
     chunks = calibration_chunks(decoder, calib.codes, seconds)
+    kept_macs = sum(v for g, v in groups.items() if any(g == k or g.startswith(k + ".") for k in keep))
+    added = 0
     for c in costs:
-        if not choose or snr >= threshold_db + MIXED_MARGIN_DB or len(keep) >= MIXED_MAX_FLOAT_LAYERS:
+        if not choose or snr >= threshold_db + MIXED_MARGIN_DB or added >= MIXED_MAX_FLOAT_LAYERS:
             break
-        if c.group.startswith("lstm.") or 1 - sum(groups[g] for g in keep + [c.group]) / total < MIXED_MIN_INT8_SHARE:
+        if c.group in keep or any(c.group.startswith(k + ".") for k in keep):
+            continue
+        if c.group.startswith("lstm.") or (groups[c.group] and
+                                           1 - (kept_macs + groups[c.group]) / total < MIXED_MIN_INT8_SHARE):
             continue  # the LSTM stays int8; big layers would give up the int8 speed
         keep.append(c.group)
+        kept_macs += groups[c.group]
+        added += 1
         q = quantize(fresh(), decoder, calib.codes, keep, seconds, desc=None)
         snr = simulated_snr(q, decoder, calib.codes, chunks)
         log(f"  keep fp32 {', '.join(keep)} → {snr:.2f} dB")
@@ -378,7 +387,8 @@ def choose_float_layers(decoder, calib, threshold_db: float, log=print, seconds:
                 "layers": [c.to_dict() for c in costs], "kept_fp32": keep, "snr_db_with_kept_fp32": round(snr, 2),
                 "method": "per-layer SNR: each layer (module group) alone quantized, calibrated and run as the "
                           "q/dq graph in PyTorch with state carried, SNR vs float; candidates for fp32 are the "
-                          "noisiest layers outside the LSTM, while ≥ 80 % of MACs stay int8"}
+                          "noisiest layers outside the LSTM, while ≥ 80 % of MACs stay int8",
+                "base_keep_fp32": list(base_keep)}
     return keep, findings
 
 
@@ -397,8 +407,9 @@ def export_executorch(ckpt, out_dir, precision: str = "int8", chunk_frames: int 
 
     ``music`` (a ``calibration.MusicCodes``) skips encoding; ``calibration_seconds`` and
     ``verify_seconds`` shorten calibration and verification per excerpt (tests; the CLI
-    verifies everything, ≥ 20 s); ``keep_float`` forces fp32 layers; ``mixed_precision``
-    lets a failing int8 build keep its most sensitive layers in fp32 and try again.
+    verifies everything, ≥ 20 s); ``keep_float`` names the fp32 layers (None: the decoder's
+    ``output_stage()``, see its docstring); ``mixed_precision`` lets a failing int8 build
+    with the default layers keep its most sensitive other layers in fp32 and try again.
     """
     _quiet()
     from tqcodec.checkpoint import CheckpointError
@@ -421,9 +432,10 @@ def export_executorch(ckpt, out_dir, precision: str = "int8", chunk_frames: int 
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ExportError(f"{out_dir}: cannot create output folder ({e.strerror})") from None
-    keep = list(keep_float or [])
-    if keep and precision != "int8":
+    forced = keep_float is not None
+    if forced and keep_float and precision != "int8":
         raise ExportError("--keep-float only applies to --precision int8")
+    keep = list(keep_float) if forced else list(decoder.output_stage()) if precision == "int8" else []
     from .quantize_xnnpack import ROOT
     known = {name for name, _ in decoder.named_modules() if name} | {ROOT}
     unknown = [k for k in keep if k not in known]
@@ -470,12 +482,12 @@ def export_executorch(ckpt, out_dir, precision: str = "int8", chunk_frames: int 
         failures = v.failures()
         log(f"verification over {v.seconds:.1f} s ({v.chunks} chunks, state carried): SNR vs float "
             f"{v.snr_db_vs_float:.2f} dB, LSD delta {v.lsd_delta:+.4f}, max abs err {v.max_abs_err:.3g}")
-        retry = (precision == "int8" and failures and mixed_precision and not keep and mixed_findings is None)
+        retry = (precision == "int8" and failures and mixed_precision and not forced and mixed_findings is None)
         if retry or (run_sensitivity and precision == "int8" and mixed_findings is None):
-            added, mixed_findings = choose_float_layers(decoder, music, THRESHOLDS["int8"]["snr_db_vs_float"], log,
-                                                        choose=bool(retry))
-            if retry and added:
-                keep = added
+            chosen, mixed_findings = choose_float_layers(decoder, music, THRESHOLDS["int8"]["snr_db_vs_float"], log,
+                                                         choose=bool(retry), base_keep=tuple(keep))
+            if retry and chosen != keep:
+                keep = chosen
                 log(f"int8 missed its thresholds; rebuilding with {', '.join(keep)} in fp32")
                 continue
         break
@@ -507,6 +519,8 @@ def export_executorch(ckpt, out_dir, precision: str = "int8", chunk_frames: int 
         "quantization": None if precision == "fp32" else {
             "tool": "torchao PT2E prepare_pt2e/convert_pt2e, XNNPACKQuantizer",
             "weights": "int8 symmetric per-channel", "activations": "int8 per-tensor (histogram observer)",
+            "lstm": "input projection and recurrent matmuls int8; cell arithmetic (sigmoid/tanh, c and h "
+                    "updates) fp32 inside the delegate",
             "calibration": "real-music codes streamed chunk by chunk, state carried from zeros",
             "calibration_seconds_per_excerpt": calibration_seconds,
             "codebook_table": "float16 (gathered on the portable kernels, widened to float32)",
@@ -563,8 +577,9 @@ def main(argv=None) -> int:
     p.add_argument("--calibration", help="audio file or folder (default: the shipped clip, 24 s)")
     add_calibration_seconds_option(p)
     p.add_argument("--threads", type=int, default=1, help="runtime threads for verification/RTF (default 1)")
-    p.add_argument("--keep-float", action="append", default=[], metavar="MODULE",
-                   help="keep this decoder module in fp32 (repeatable), e.g. conv_out, res_blocks.2.0, '<root>'")
+    p.add_argument("--keep-float", default=None, metavar="MODULES",
+                   help="comma-separated decoder modules kept in fp32 in int8 builds (default: the output stage, "
+                        "e.g. upsamplers.2,res_blocks.2,conv_out for tq64; '' for none; also '<root>')")
     p.add_argument("--no-mixed-precision", action="store_true",
                    help="do not retry a failing int8 build with its most sensitive layers in fp32")
     p.add_argument("--sensitivity", action="store_true",
@@ -580,7 +595,9 @@ def main(argv=None) -> int:
         if args.calibration_seconds is not None and args.calibration_seconds <= 0:
             raise ExportError("--calibration-seconds must be positive")
         result = export_executorch(args.ckpt, args.out, args.precision, args.chunk_frames, args.calibration,
-                                   args.threads, calibration_seconds=args.calibration_seconds, keep_float=args.keep_float,
+                                   args.threads, calibration_seconds=args.calibration_seconds,
+                                   keep_float=None if args.keep_float is None else
+                                   [k for k in args.keep_float.split(",") if k],
                                    mixed_precision=not args.no_mixed_precision, run_sensitivity=args.sensitivity)
     except ExportError as e:
         print(f"error: {e}", file=sys.stderr)

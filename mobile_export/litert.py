@@ -57,10 +57,8 @@ from .verify import THRESHOLDS, Verification, verify
 
 PRECISIONS = ("int8", "fp32")
 STATE_NUDGE = 1.0 + 2.0 ** -23  # see the module docstring: keeps state float32 at the boundary
-# Kept in float by default: the output conv is 0.3 % of the MACs, yet in int8 it costs 4.5 dB
-# on tq64 (39.5 → 44.0 dB over the 24-s clip) — it would quantise the audio itself to 8 bits
-# and clip it to the calibrated range.  ``--sensitivity`` measures every layer the same way.
-DEFAULT_KEEP_FLOAT = ("conv_out",)
+# int8 exports keep ``StreamingDecoder.output_stage()`` in float unless told otherwise (see
+# its docstring for the measurement); ``--sensitivity`` measures every layer's cost in dB.
 SIGNATURE = "serving_default"
 
 
@@ -108,9 +106,11 @@ def int8_codebook(decoder: StreamingDecoder) -> StreamingDecoder:
     return d
 
 
-def convert(decoder: StreamingDecoder, precision: str, music=None, keep_float=DEFAULT_KEEP_FLOAT,
+def convert(decoder: StreamingDecoder, precision: str, music=None, keep_float=None,
             calibration_seconds: float | None = None, progress: bool = True):
-    """Convert to a ``litert_torch`` model (``.export(path)`` writes the flatbuffer)."""
+    """Convert to a ``litert_torch`` model (``.export(path)`` writes the flatbuffer).
+
+    ``keep_float``: module paths left in float (None: ``decoder.output_stage()``)."""
     import litert_torch
 
     litert_torch.config.show_progress = False
@@ -130,7 +130,8 @@ def convert(decoder: StreamingDecoder, precision: str, music=None, keep_float=DE
     from .quantize_litert import quantize
 
     graph = torch.export.export(sig, (), kwargs).module()
-    qdq, quantizer = quantize(graph, decoder, music.codes, keep_float, calibration_seconds,
+    keep = decoder.output_stage() if keep_float is None else tuple(keep_float)
+    qdq, quantizer = quantize(graph, decoder, music.codes, keep, calibration_seconds,
                               desc="calibrate" if progress else None)
     return litert_torch.convert(qdq, sample_kwargs=kwargs, quant_config=QuantConfig(pt2e_quantizer=quantizer))
 
@@ -325,7 +326,7 @@ def mac_split(decoder: StreamingDecoder, keep_float, precision: str) -> dict:
             "int8_modules": int8, "float_modules": [n for n in layers if n not in int8]}
 
 
-def layer_sensitivity(decoder: StreamingDecoder, music, seconds: float, keep_float=DEFAULT_KEEP_FLOAT,
+def layer_sensitivity(decoder: StreamingDecoder, music, seconds: float, keep_float=None,
                       progress: bool = True) -> dict:
     """Simulated dB each conv/linear costs in int8: the SNR with it alone (on top of ``keep_float``) in float."""
     from .quantize_litert import quantizable_layers, sensitivity
@@ -337,7 +338,7 @@ def layer_sensitivity(decoder: StreamingDecoder, music, seconds: float, keep_flo
         return torch.export.export(sig, (), sig.sample_kwargs()).module()
 
     total, by_module = macs_by_module(decoder)
-    keep = tuple(keep_float)
+    keep = decoder.output_stage() if keep_float is None else tuple(keep_float)
     candidates = {n: by_module.get(n, 0) / total for n in quantizable_layers(decoder)
                   if not any(n == k or n.startswith(k + ".") for k in keep)}
     reference = SignatureModule(decoder, float_state_boundary=False).eval()
@@ -349,11 +350,12 @@ def layer_sensitivity(decoder: StreamingDecoder, music, seconds: float, keep_flo
 
 
 def export(pruned, music, out_dir, precision: str = "int8", chunk_frames: int = 16,
-           keep_float=DEFAULT_KEEP_FLOAT, trained: bool = False, calibration_label: str = "",
+           keep_float=None, trained: bool = False, calibration_label: str = "",
            bench: bool = True, progress: bool = True, sensitivity_seconds: float | None = None,
            calibration_seconds: float | None = None) -> ExportResult:
     """Convert, write atomically, verify on ``music`` (a ``calibration.MusicCodes``), write the manifest.
 
+    ``keep_float``: module paths left in float in int8 (None: ``decoder.output_stage()``).
     ``sensitivity_seconds``: int8 only, first measure every layer's cost in dB (recorded).
     ``calibration_seconds``: fit int8 ranges on the first seconds of each excerpt only.
     """
@@ -367,7 +369,11 @@ def _export(pruned, music, out_dir, precision, chunk_frames, keep_float, trained
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     decoder = pruned.streaming(chunk_frames)
-    keep_float = tuple(keep_float) if precision == "int8" else ()
+    if precision != "int8":
+        keep_float = ()
+    elif keep_float is None:
+        keep_float = decoder.output_stage()
+    keep_float = tuple(keep_float)
     table = None
     if sensitivity_seconds and precision == "int8":
         table = layer_sensitivity(decoder, music, sensitivity_seconds, keep_float, progress)
@@ -478,9 +484,9 @@ def main(argv=None) -> int:
     p.add_argument("--calibration", default=None,
                    help="audio file or folder for calibration and verification (default: the shipped clip)")
     add_calibration_seconds_option(p)
-    p.add_argument("--keep-float", default=",".join(DEFAULT_KEEP_FLOAT),
-                   help="comma-separated decoder modules kept in float in int8 exports "
-                        f"(default {','.join(DEFAULT_KEEP_FLOAT)}; '' for none)")
+    p.add_argument("--keep-float", default=None,
+                   help="comma-separated decoder modules kept in float in int8 exports (default: the output "
+                        "stage, e.g. upsamplers.2,res_blocks.2,conv_out for tq64; '' for none)")
     p.add_argument("--no-benchmark", action="store_true", help="skip the host timing recorded in the manifest")
     p.add_argument("--sensitivity", type=float, default=None, metavar="SECONDS",
                    help="int8: first measure each conv/linear's cost in dB (simulated over the first SECONDS of "
@@ -488,10 +494,10 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.chunk_frames < 1:
         p.error("--chunk-frames must be ≥ 1")
-    keep = tuple(k for k in args.keep_float.split(",") if k)
+    keep = None if args.keep_float is None else tuple(k for k in args.keep_float.split(",") if k)
     try:
         pruned, music, trained = load_sources(resolve_checkpoint(args.ckpt), args.calibration)
-        unknown = _unknown_modules(pruned, keep)
+        unknown = _unknown_modules(pruned, keep or ())
         if unknown:
             raise ValueError(f"--keep-float: no such decoder module(s) {unknown}")
         res = export(pruned, music, args.out, args.precision, args.chunk_frames, keep, trained,

@@ -152,8 +152,39 @@ def test_forced_threshold_failure_still_writes_manifest(tiny, tmp_path, monkeypa
     assert m["verification"]["seconds_of_music"] == pytest.approx(4.0, abs=0.1)
 
 
+def test_lstm_matmuls_are_int8_and_its_cell_arithmetic_float(tiny):
+    """The LSTM's MACs run int8; sigmoid/tanh and the c/h updates see no quantize/dequantize."""
+    from mobile_export.quantize_xnnpack import module_path, quantize
+
+    path, music = tiny
+    dec = load_pruned(path).streaming(K_TINY)
+    q = quantize(et.export_decoder(dec), dec, music.codes, keep_float=[], calibration_seconds=0.1, desc=None)
+
+    def dequantized(node):
+        return any("dequantize" in str(a.target) for a in node.all_input_nodes)
+
+    nodes = [n for n in q.graph.nodes if n.op == "call_function"]
+    matmuls = [n for n in nodes if "linear" in str(n.target) and module_path(n).startswith("lstm.")]
+    cell = [n for n in nodes if module_path(n).startswith("lstm.") and
+            any(op in str(n.target) for op in ("sigmoid", "tanh", "mul"))]
+    assert len(matmuls) == len(dec.lstm) * (1 + K_TINY)  # input projection + one recurrent call per frame
+    assert all(dequantized(n) for n in matmuls)
+    assert cell and not any(dequantized(n) for n in cell)
+    quantize = torch.ops.quantized_decomposed.quantize_per_tensor.default
+    assert all(any(u.target != quantize for u in n.users) for n in cell)  # h is quantized only into the matmul
+
+
+def test_int8_keeps_the_output_stage_float_by_default(tiny, tiny_int8):
+    path, _ = tiny
+    stage = list(load_pruned(path).streaming(K_TINY).output_stage())
+    assert stage[-1] == "conv_out" and stage[0].startswith("upsamplers.") and stage[1].startswith("res_blocks.")
+    assert tiny_int8.manifest["kept_fp32"][:3] == stage
+    assert 0 < tiny_int8.manifest["int8_mac_share"] < 1
+
+
 def test_int8_below_threshold_keeps_noisiest_layers_fp32(tiny, tmp_path, monkeypatch):
-    """A failing int8 build measures per-layer SNR and rebuilds with the noisiest non-LSTM layers in fp32."""
+    """A failing int8 build measures per-layer SNR and rebuilds with the noisiest non-LSTM layers in fp32
+    on top of the default output stage."""
     import mobile_export.quantize_xnnpack as qx
     import mobile_export.verify as verify
 
@@ -172,8 +203,10 @@ def test_int8_below_threshold_keeps_noisiest_layers_fp32(tiny, tmp_path, monkeyp
     layers = [entry["layer"] for entry in findings["layers"]]
     assert sorted(layers) == sorted(few)
     kept = m["kept_fp32"]
-    assert kept == findings["kept_fp32"] and len(kept) == 1 and kept[0] in ("<root>", "conv_out")  # never the LSTM
-    assert et.MIXED_MIN_INT8_SHARE <= m["int8_mac_share"] <= 1.0
+    stage = list(load_pruned(path).streaming(K_TINY).output_stage())
+    assert findings["base_keep_fp32"] == stage
+    assert kept == findings["kept_fp32"] and kept == stage + ["<root>"]  # one more, and never the LSTM
+    assert 0 < m["int8_mac_share"] < 1.0
     assert m["delegation"]["delegated_mac_share"] >= 0.95
 
 
