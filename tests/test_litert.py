@@ -49,7 +49,9 @@ def test_litert_cli_tiny_int8(tmp_path, tiny_model):
     assert set(io["inputs"]) == {"codes", *names} and set(io["outputs"]) == {"audio", *(f"next_{n}" for n in names)}
     assert io["boundary"]["inputs"]["codes"]["dtype"] == "int32"
     q = m["quantization"]
-    assert q["int8_mac_share"] > 0.9 and q["float_modules"] == ["conv_out.conv"]
+    # the output stage stays float by default (StreamingDecoder.output_stage): 15 % of tiny's MACs
+    assert q["float_modules"] == ["upsamplers.2.conv", "res_blocks.2.0.conv_a.conv", "res_blocks.2.0.conv_b", "conv_out.conv"]
+    assert q["int8_mac_share"] == pytest.approx(0.849, abs=0.002)
     assert m["host_benchmark"]["threads"] == 1 and m["host_benchmark"]["real_time_factor"] > 0
     assert not list(out.glob(".*")), "temporary files left behind"
 
@@ -148,7 +150,7 @@ def test_litert_tq64_int8(tmp_path, tq64):
     assert res.passed, res.verification.to_dict()
     m = res.manifest
     assert m["litert_io"]["float_state_at_boundary"] is True
-    assert m["quantization"]["int8_mac_share"] > 0.99
+    assert m["quantization"]["int8_mac_share"] == pytest.approx(0.873, abs=0.002)  # output stage float
     assert m["artifact_bytes"] < 7e6  # int8 weights and codebook table (fp32: 24 MB)
     assert m["gmacs_per_s"] == pytest.approx(6.2, rel=0.02)
     assert 0 < m["host_benchmark"]["real_time_factor"]
