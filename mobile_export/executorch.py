@@ -28,7 +28,10 @@ XNNPACK quirks handled here, never in the model (see design/EXPORT-NOTES.md):
 * ELU is exported as ``aten.elu`` (``StreamingDecoder.use_native_elu``: one XNNPACK op
   instead of five, measured ~10 % less time per chunk) and ``EluConfig`` joins the
   partitioner configs (it is not in 1.5.1's default list).
-If int8 misses its thresholds, the per-layer sensitivity is measured and the layers that
+int8 keeps the decoder's output stage (last upsampler, its residual block, ``conv_out``:
+12.7 % of tq64's MACs) in fp32 by default, as the other backends do
+(``StreamingDecoder.output_stage`` says why); ``--keep-float`` overrides it.
+If int8 still misses its thresholds, the per-layer sensitivity is measured and the layers that
 buy back the most dB (never the LSTM's matmuls) are kept in fp32 inside the delegate;
 the manifest reports the share of MACs that still run in int8.
 """
