@@ -176,8 +176,9 @@ def export_decoder(decoder, half_tables: bool = False) -> torch.fx.GraphModule:
     return gm
 
 
-def lower(gm: torch.fx.GraphModule, decoder):
-    """Graph module (float or q/dq) → (edge program lowered to XNNPACK, ExecuTorch program)."""
+def lower(gm: torch.fx.GraphModule, decoder, inputs: tuple | None = None):
+    """Graph module (float or q/dq) → (edge program lowered to XNNPACK, ExecuTorch program).
+    ``inputs``: example inputs when ``gm`` is not the whole step (default: the decoder's)."""
     from executorch.backends.xnnpack.partition.config import ALL_PARTITIONER_CONFIGS
     from executorch.backends.xnnpack.partition.config.generic_node_configs import EluConfig
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
@@ -186,7 +187,7 @@ def lower(gm: torch.fx.GraphModule, decoder):
     if _unshare_biases(gm):
         gm.graph.lint()
         gm.recompile()
-    ep = torch.export.export(gm, example_inputs(decoder), strict=False)
+    ep = torch.export.export(gm, inputs or example_inputs(decoder), strict=False)
     configs = list(ALL_PARTITIONER_CONFIGS)
     if any(n.target is torch.ops.aten.elu.default for n in ep.graph.nodes):
         configs.append(EluConfig)  # not in 1.5.1's default list

@@ -46,9 +46,12 @@ ROOT = "<root>"  # the decoder's own ops, outside every submodule (ELUs before u
 
 
 def module_path(node: torch.fx.Node) -> str:
-    """Innermost ``nn.Module`` path a traced node came from ('' for the top-level module)."""
+    """Innermost ``nn.Module`` path a traced node came from, relative to the decoder ('' for
+    its own ops).  A wrapper that holds the decoder as ``decoder`` (``profiling.time_split``)
+    sees the same paths."""
     stack = node.meta.get("nn_module_stack") or {}
-    return list(stack.values())[-1][0] if stack else ""
+    path = list(stack.values())[-1][0] if stack else ""
+    return "" if path == "decoder" else path.removeprefix("decoder.")
 
 
 def in_group(node: torch.fx.Node, group: str) -> bool:

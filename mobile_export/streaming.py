@@ -250,27 +250,43 @@ class StreamingDecoder(nn.Module):
         rows = F.embedding(flat, self.table).reshape(self.n_q, self.chunk_frames, self.latent_dim)
         return rows.sum(0).t().unsqueeze(0)
 
-    def forward(self, codes: torch.Tensor, *state: torch.Tensor):
+    def sections(self) -> list[tuple[str, int]]:
+        """The step's stages in order, each with how many state tensors it owns (``state_specs``
+        order): ``front`` (codebook sum, ``conv_in``), ``lstm`` (both layers and the skip),
+        ``stage0`` … (ELU, upsampler, its residual blocks), ``output`` (ELU, ``conv_out``).
+        ``run_section`` runs one; profilers time them one by one."""
+        stages = [(f"stage{s}", 1 + len(blocks)) for s, blocks in enumerate(self.res_blocks)]
+        return [("front", 1), ("lstm", 2 * len(self.lstm)), *stages, ("output", 1)]
+
+    def run_section(self, name: str, x: torch.Tensor, *state: torch.Tensor):
+        """One section of the step: (input, its state) → (output, its new state)."""
         state = list(state)
-        new_state: list[torch.Tensor] = []
-        x, s = self.conv_in(self.embed(codes), state.pop(0))
-        new_state.append(s)
-        seq = x[0].t()  # [K, C]
-        skip = seq
-        for layer in self.lstm:
-            h, c = state.pop(0), state.pop(0)
-            seq, h, c = layer(seq, h, c)
-            new_state += [h, c]
-        x = (seq + skip).t().unsqueeze(0)
-        for up, stage in zip(self.upsamplers, self.res_blocks):
-            x, s = up(elu(x, self.native_elu), state.pop(0))
-            new_state.append(s)
-            for block in stage:
-                x, s = block(x, state.pop(0))
-                new_state.append(s)
-        y, s = self.conv_out(elu(x, self.native_elu), state.pop(0))
-        new_state.append(s)
-        return (y, *new_state)
+        if name == "front":
+            return self.conv_in(self.embed(x), state[0])
+        if name == "lstm":
+            seq = skip = x[0].t()  # [K, C]
+            new_state = []
+            for i, layer in enumerate(self.lstm):
+                seq, h, c = layer(seq, state[2 * i], state[2 * i + 1])
+                new_state += [h, c]
+            return ((seq + skip).t().unsqueeze(0), *new_state)
+        if name == "output":
+            return self.conv_out(elu(x, self.native_elu), state[0])
+        s = int(name.removeprefix("stage"))
+        x, first = self.upsamplers[s](elu(x, self.native_elu), state[0])
+        new_state = [first]
+        for block, block_state in zip(self.res_blocks[s], state[1:]):
+            x, block_state = block(x, block_state)
+            new_state.append(block_state)
+        return (x, *new_state)
+
+    def forward(self, codes: torch.Tensor, *state: torch.Tensor):
+        x, new_state, i = codes, [], 0
+        for name, n in self.sections():
+            x, *section_state = self.run_section(name, x, *state[i:i + n])
+            new_state += section_state
+            i += n
+        return (x, *new_state)
 
     @torch.no_grad()
     def decode(self, codes: torch.Tensor, progress: bool = False) -> torch.Tensor:
