@@ -109,11 +109,19 @@ def test_manifest_contract(tiny_fp32):
     assert m["gmacs_per_s"] == pytest.approx(per_chunk * 44100 / (64 * K_TINY) / 1e9, rel=1e-3)
 
 
-def test_int8_is_fully_delegated_and_quantized(tiny_int8, tiny_fp32):
+def _int8_share_outside_output_stage(dec) -> float:
+    from profiling.macs import count_macs
+
+    total, by_module = count_macs(dec, et.example_inputs(dec))
+    return 1 - sum(by_module[k] for k in dec.output_stage()) / total
+
+
+def test_int8_is_fully_delegated_and_quantized(tiny, tiny_int8, tiny_fp32):
     m = tiny_int8.manifest
     assert m["precision"] == "int8" and tiny_int8.pte.name == "tiny-int8-k2.pte"
     assert m["delegation"]["delegated_mac_share"] >= 0.95
-    assert m["int8_mac_share"] == 1.0  # the LSTM's gate layers included
+    # everything but the output stage, the LSTM's matmuls included
+    assert m["int8_mac_share"] == pytest.approx(_int8_share_outside_output_stage(load_pruned(tiny[0]).streaming(K_TINY)))
     assert m["size_check"]["bytes"] <= m["size_check"]["bound_bytes"]
     assert tiny_int8.pte.stat().st_size < tiny_fp32.pte.stat().st_size
     v = m["verification"]
@@ -246,7 +254,7 @@ def tq64_int8(tq64, tmp_path_factory):
 def test_tq64_int8_export(tq64_int8):
     m = tq64_int8.manifest
     assert m["delegation"]["delegated_mac_share"] >= 0.95
-    assert m["int8_mac_share"] == 1.0
+    assert m["int8_mac_share"] == pytest.approx(0.873, abs=0.002)  # all but the output stage
     assert m["size_check"]["bytes"] <= m["size_check"]["bound_bytes"]
     assert m["verification"]["snr_db_vs_float"] >= 25
     assert m["gmacs_per_s"] == pytest.approx(6.2, rel=0.03)
