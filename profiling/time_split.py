@@ -8,7 +8,7 @@ Instead every section of ``StreamingDecoder.sections()`` (front, LSTM, each upsa
 stage, output) is exported, quantized exactly as ``mobile_export.executorch`` does (same
 quantizer, the LSTM's cell arithmetic and the output stage in fp32), lowered to XNNPACK and
 timed alone at one thread with its real input shapes and state carried; the whole decoder
-is timed the same way.  The sum of the sections minus the whole is the cost of the
+is timed the same way, all of them in alternating rounds.  The sum of the sections minus the whole is the cost of the
 boundaries the split adds (tensors leaving and entering a delegate), quoted so the split
 can be trusted.  Calibration uses seeded random codes: a section's speed does not depend on
 the values, only the int8 ranges do.
@@ -29,6 +29,7 @@ from torch import nn
 
 CALIBRATION_CHUNKS = 24
 WARMUP = 10
+ROUND_CALLS = 20
 
 
 class Section(nn.Module):
@@ -102,20 +103,41 @@ def build(decoder, name: str | None, samples: list[tuple], precision: str, keep_
     return shares
 
 
-def time_program(path: Path, samples: list[tuple], state_count: int, repeats: int) -> list[float]:
-    """Seconds per call, state carried from call to call as the app does."""
-    from executorch.runtime import Runtime
+class ProgramTimer:
+    """One lowered program, called with its recorded inputs, state carried from call to call."""
 
-    method = Runtime.get().load_program(str(path)).load_method("forward")
-    x0, *state = samples[0]
-    times = []
-    for r in range(WARMUP + repeats):
-        x = samples[r % len(samples)][0]
-        t0 = time.perf_counter()
-        out = method.execute([x, *state])
-        times.append(time.perf_counter() - t0)
-        state = [s.contiguous() for s in out[len(out) - state_count:]] if state_count else []
-    return times[WARMUP:]
+    def __init__(self, path: Path, samples: list[tuple], state_count: int):
+        from executorch.runtime import Runtime
+
+        self.method = Runtime.get().load_program(str(path)).load_method("forward")
+        self.samples, self.state_count = samples, state_count
+        self.state = list(samples[0][1:])
+        self.calls, self.times = 0, []
+
+    def run(self, calls: int, record: bool = True) -> None:
+        for _ in range(calls):
+            x = self.samples[self.calls % len(self.samples)][0]
+            t0 = time.perf_counter()
+            out = self.method.execute([x, *self.state])
+            dt = time.perf_counter() - t0
+            n = self.state_count
+            self.state = [s.contiguous() for s in out[len(out) - n:]] if n else []
+            self.calls += 1
+            if record:
+                self.times.append(dt)
+
+
+def time_interleaved(timers: list[ProgramTimer], repeats: int, round_calls: int = ROUND_CALLS) -> None:
+    """Warm every program up, then time them in alternating rounds: a shared machine's slow
+    spells then hit every program alike instead of whichever ran during them."""
+    for t in timers:
+        t.run(WARMUP, record=False)
+    done = 0
+    while done < repeats:
+        n = min(round_calls, repeats - done)
+        for t in timers:
+            t.run(n)
+        done += n
 
 
 def split(decoder, precision: str = "int8", repeats: int = 200, keep_float=None, progress: bool = True
@@ -136,14 +158,17 @@ def split(decoder, precision: str = "int8", repeats: int = 200, keep_float=None,
         from tqdm import tqdm
         items = tqdm(names, desc="sections", unit="program", leave=False)
     with tempfile.TemporaryDirectory() as tmp:
+        timers, shares = [], []
         for name in items:
             path = Path(tmp) / f"{name or 'whole'}.pte"
-            shares = build(decoder, name, inputs[name], precision, keep, path)
+            shares.append(build(decoder, name, inputs[name], precision, keep, path))
             n_state = len(decoder.state_specs()) if name is None else owned[name]
-            t = time_program(path, inputs[name], n_state, repeats)
-            results.append(SectionTime(name or "whole-step", _section_macs(decoder, name, by_module),
-                                       1e3 * statistics.median(t), 1e3 * float(np.percentile(t, 95)),
-                                       shares.int8_share if precision == "int8" else 0.0))
+            timers.append(ProgramTimer(path, inputs[name], n_state))
+        time_interleaved(timers, repeats)
+    results = [SectionTime(name or "whole-step", _section_macs(decoder, name, by_module),
+                           1e3 * statistics.median(t.times), 1e3 * float(np.percentile(t.times, 95)),
+                           s.int8_share if precision == "int8" else 0.0)
+               for name, t, s in zip(names, timers, shares)]
     return results[0], results[1:]
 
 
