@@ -101,16 +101,23 @@ class PolyphaseConvTranspose1d(nn.Module):
 
 
 class GateLSTMLayer(nn.Module):
-    """One LSTM layer as matmuls; PyTorch's gate order (i, f, g, o) and weights."""
+    """One LSTM layer as matmuls, from PyTorch's weights (gate order i, f, g, o).
+
+    The gate rows are stored as (i, f, o, g) so the three sigmoid gates are one contiguous
+    slice: one sigmoid and one tanh per frame instead of three sigmoids and a tanh over four
+    slices: fewer ops in the recurrent loop (one tq64 layer, 16 frames, XNNPACK int8 alone:
+    0.59 → 0.54 ms)."""
 
     def __init__(self, w_ih, w_hh, b_ih, b_hh, frames: int):
         super().__init__()
         hidden = w_hh.shape[1]
+        order = torch.cat([torch.arange(0, 2 * hidden), torch.arange(3 * hidden, 4 * hidden),
+                           torch.arange(2 * hidden, 3 * hidden)])  # (i, f, g, o) → (i, f, o, g)
         self.input_proj = nn.Linear(w_ih.shape[1], 4 * hidden)
-        self.input_proj.weight.data.copy_(w_ih)
-        self.input_proj.bias.data.copy_(b_ih + b_hh)
+        self.input_proj.weight.data.copy_(w_ih[order])
+        self.input_proj.bias.data.copy_((b_ih + b_hh)[order])
         self.recurrent = nn.Linear(hidden, 4 * hidden, bias=False)
-        self.recurrent.weight.data.copy_(w_hh)
+        self.recurrent.weight.data.copy_(w_hh[order])
         self.hidden, self.frames = hidden, frames
 
     def forward(self, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
@@ -120,12 +127,10 @@ class GateLSTMLayer(nn.Module):
         H = self.hidden
         for t in range(self.frames):
             gates = xp[t:t + 1] + self.recurrent(h)
-            i = torch.sigmoid(gates[:, 0:H])
-            f = torch.sigmoid(gates[:, H:2 * H])
-            g = torch.tanh(gates[:, 2 * H:3 * H])
-            o = torch.sigmoid(gates[:, 3 * H:4 * H])
-            c = f * c + i * g
-            h = o * torch.tanh(c)
+            ifo = torch.sigmoid(gates[:, :3 * H])
+            g = torch.tanh(gates[:, 3 * H:])
+            c = ifo[:, H:2 * H] * c + ifo[:, :H] * g
+            h = ifo[:, 2 * H:] * torch.tanh(c)
             outs.append(h)
         return torch.cat(outs, dim=0), h, c
 
