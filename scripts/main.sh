@@ -41,7 +41,7 @@ done
 step "MACs counted from each artifact" $PY -m profiling.macs "${artifacts[@]}"
 step "latency (K=16, 1 thread and all threads)" $PY -m profiling.latency --dir "$OUT" --ckpt "$CKPT" --chunks 16 \
   --threads 1,all --seconds 5 --json "$OUT/latency.json"
-step "where the ExecuTorch int8 time goes (each section as its own program, 1 thread)" \
+step "time per section (ExecuTorch int8, 1 thread)" \
   $PY -m profiling.time_split --ckpt "$CKPT" --no-progress
 step "deploy report" $PY -m profiling.report --ckpt "$CKPT" --artifacts "$OUT" --out "$OUT/report" \
   --latency "$OUT/latency.json" --seconds 8
