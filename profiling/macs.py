@@ -150,7 +150,8 @@ def analyse_model(model, seconds: float = 1.0) -> MacReport:
     return MacReport(cfg.name, exact_seconds, dec_total, enc_total, dec_layers, enc_layers, rf)
 
 
-def _describe(model: nn.Module, name: str) -> str:
+def describe_layer(model: nn.Module, name: str) -> str:
+    """What a counted layer is (kind, channels, kernel), for tables a reader can follow."""
     try:
         mod = model.get_submodule(name)
     except AttributeError:
@@ -173,7 +174,7 @@ def format_table(report: MacReport, model=None) -> str:
                                       ("encoder", report.encoder_layers, report.encoder_total, "encoder")):
         lines.append(f"\n{title:<28s} {'layer':<36s} {'GMAC/s':>8s} {'share':>7s}")
         for name, v in layers.items():
-            desc = _describe(getattr(model, sub), name) if model is not None and "pqmf" not in name else ""
+            desc = describe_layer(getattr(model, sub), name) if model is not None and "pqmf" not in name else ""
             lines.append(f"  {name:<26s} {desc:<36s} {v / report.seconds / 1e9:8.3f} {100 * v / total:6.1f}%")
         lines.append(f"  {'total':<26s} {'':<36s} {total / report.seconds / 1e9:8.3f}")
     g = report.decoder_gmacs_per_s

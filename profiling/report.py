@@ -298,7 +298,7 @@ def build_report(ckpt: Path, artifacts_dir: Path | None, clip: Path, seconds: fl
 
     from tqcodec.checkpoint import load_checkpoint
     from .latency import describe_machine, find_artifacts
-    from .macs import analyse_model
+    from .macs import describe_layer, analyse_model
 
     log = (lambda msg: tqdm.write(msg)) if progress else (lambda msg: None)  # noqa: E731
     model, meta = load_checkpoint(ckpt)
@@ -332,9 +332,11 @@ def build_report(ckpt: Path, artifacts_dir: Path | None, clip: Path, seconds: fl
     doc.para(f"Decoder: {g:.3f} GMAC per second of audio (fvcore, LSTM included): {verdict} the "
              f"{BUDGET_HARD_GMACS:g} GMAC/s bound, {100 * (g / BUDGET_TARGET_GMACS - 1):+.1f} % vs the "
              f"{BUDGET_TARGET_GMACS} GMAC/s target. Encoder (runs off-device): {rep.encoder_gmacs_per_s:.2f} GMAC/s.")
-    doc.table(["decoder layer", "GMAC/s", "share"],
-              [[k, f"{v:.4f}", f"{100 * v / g:.1f} %"] for k, v in layers.items()] + [["total", f"{g:.4f}", ""]])
-    doc.image("layer_macs.png", plot_layer_macs(layers, f"{cfg.name} decoder: GMAC per second of audio per layer"),
+    doc.table(["decoder layer", "what", "GMAC/s", "share"],
+              [[k, describe_layer(model.decoder, k), f"{v:.4f}", f"{100 * v / g:.1f} %"] for k, v in layers.items()]
+              + [["total", "", f"{g:.4f}", ""]])
+    labelled = {f"{k} {describe_layer(model.decoder, k)}".strip(): v for k, v in layers.items()}
+    doc.image("layer_macs.png", plot_layer_macs(labelled, f"{cfg.name} decoder: GMAC per second of audio per layer"),
               "Per-layer decoder MACs")
 
     # Clip through every decoder
