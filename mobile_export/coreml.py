@@ -61,7 +61,7 @@ from .calibration import add_calibration_seconds_option, calibration_part
 from .litert import ExportResult, capture, drift_by_quarter, load_sources, mac_split, macs_by_module, torch_threads
 from .manifest import build_manifest, write_manifest
 from .mil_interpreter import MILProgram, single_threaded_blas
-from .streaming import StreamingDecoder
+from .streaming import StreamingDecoder, in_modules
 from .verify import THRESHOLDS, verify
 
 PRECISIONS = ("int8", "fp16")
@@ -80,10 +80,6 @@ def _parent(root: nn.Module, path: str) -> tuple[nn.Module, str]:
 
 def quantizable_layers(decoder: nn.Module) -> list[str]:
     return [n for n, m in decoder.named_modules() if isinstance(m, (nn.Conv1d, nn.Linear))]
-
-
-def _kept(name: str, keep_float) -> bool:
-    return any(name == k or name.startswith(k + ".") for k in keep_float)
 
 
 def quantize_activations(decoder: StreamingDecoder, music, keep_float=None,
@@ -107,10 +103,9 @@ def quantize_activations(decoder: StreamingDecoder, music, keep_float=None,
 
     cfg = LinearQuantizerConfig(global_config=ModuleLinearQuantizerConfig(
         quantization_scheme="symmetric", activation_observer="min_max", weight_per_channel=True))
-    if keep_float is None:
-        keep_float = decoder.output_stage()
+    keep_float = decoder.resolve_keep_float(keep_float)
     q = copy.deepcopy(decoder).eval()
-    names = [n for n in quantizable_layers(q) if not _kept(n, keep_float)]
+    names = [n for n in quantizable_layers(q) if not in_modules(n, keep_float)]
     quantizers = {}
     for name in names:
         parent, leaf = _parent(q, name)
@@ -264,7 +259,7 @@ def _export(pruned, music, out_dir, precision, chunk_frames, keep_float, activat
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     decoder = pruned.streaming(chunk_frames)
-    keep_float = decoder.output_stage() if keep_float is None else tuple(keep_float)
+    keep_float = decoder.resolve_keep_float(keep_float)
     int8_act: list[str] = []
     module: nn.Module = decoder
     calib = calibration_part(music, calibration_seconds, decoder.config.frame_rate)

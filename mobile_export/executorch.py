@@ -163,10 +163,11 @@ def _half_precision_tables(gm: torch.fx.GraphModule) -> int:
     return n_tables
 
 
-def export_decoder(decoder, half_tables: bool = False) -> torch.fx.GraphModule:
+def export_decoder(decoder, half_tables: bool = False, inputs: tuple | None = None) -> torch.fx.GraphModule:
     """torch.export → a plain graph module with XNNPACK's quirks fixed (the input to PT2E);
-    ``half_tables`` stores the codebook table in fp16 (int8 builds)."""
-    gm = torch.export.export(decoder, example_inputs(decoder), strict=False).module()
+    ``half_tables`` stores the codebook table in fp16 (int8 builds).  ``decoder`` may be a
+    module that runs part of the step (``profiling.time_split``) when ``inputs`` are given."""
+    gm = torch.export.export(decoder, inputs or example_inputs(decoder), strict=False).module()
     _reshape_size_one_views(gm)
     if half_tables:
         _half_precision_tables(gm)
@@ -357,6 +358,7 @@ def choose_float_layers(decoder, calib, threshold_db: float, log=print, seconds:
     Returns (layers kept fp32, base_keep included; findings)."""
     seconds = seconds or SENSITIVITY_SECONDS
     from .quantize_xnnpack import calibration_chunks, decoder_groups, quantize, sensitivity, simulated_snr
+    from .streaming import in_modules
 
     groups = decoder_groups(decoder)
     total = sum(groups.values())
@@ -371,12 +373,12 @@ def choose_float_layers(decoder, calib, threshold_db: float, log=print, seconds:
     keep: list[str] = list(base_keep)
     snr = base
     chunks = calibration_chunks(decoder, calib.codes, seconds)
-    kept_macs = sum(v for g, v in groups.items() if any(g == k or g.startswith(k + ".") for k in keep))
+    kept_macs = sum(v for g, v in groups.items() if in_modules(g, keep))
     added = 0
     for c in costs:
         if not choose or snr >= threshold_db + MIXED_MARGIN_DB or added >= MIXED_MAX_FLOAT_LAYERS:
             break
-        if c.group in keep or any(c.group.startswith(k + ".") for k in keep):
+        if in_modules(c.group, keep):
             continue
         if c.group.startswith("lstm.") or (groups[c.group] and
                                            1 - (kept_macs + groups[c.group]) / total < MIXED_MIN_INT8_SHARE):
@@ -439,7 +441,7 @@ def export_executorch(ckpt, out_dir, precision: str = "int8", chunk_frames: int 
     forced = keep_float is not None
     if forced and keep_float and precision != "int8":
         raise ExportError("--keep-float only applies to --precision int8")
-    keep = list(keep_float) if forced else list(decoder.output_stage()) if precision == "int8" else []
+    keep = list(decoder.resolve_keep_float(keep_float)) if forced or precision == "int8" else []
     from .quantize_xnnpack import ROOT
     known = {name for name, _ in decoder.named_modules() if name} | {ROOT}
     unknown = [k for k in keep if k not in known]

@@ -52,7 +52,7 @@ from tqcodec.checkpoint import resolve_checkpoint
 
 from .calibration import add_calibration_seconds_option, calibration_part
 from .manifest import build_manifest, read_manifest, write_manifest
-from .streaming import StreamingDecoder
+from .streaming import StreamingDecoder, in_modules
 from .verify import THRESHOLDS, Verification, verify
 
 PRECISIONS = ("int8", "fp32")
@@ -130,7 +130,7 @@ def convert(decoder: StreamingDecoder, precision: str, music=None, keep_float=No
     from .quantize_litert import quantize
 
     graph = torch.export.export(sig, (), kwargs).module()
-    keep = decoder.output_stage() if keep_float is None else tuple(keep_float)
+    keep = decoder.resolve_keep_float(keep_float)
     qdq, quantizer = quantize(graph, decoder, music.codes, keep, calibration_seconds,
                               desc="calibrate" if progress else None)
     return litert_torch.convert(qdq, sample_kwargs=kwargs, quant_config=QuantConfig(pt2e_quantizer=quantizer))
@@ -319,7 +319,7 @@ def mac_split(decoder: StreamingDecoder, keep_float, precision: str) -> dict:
     keep = tuple(keep_float)
     layers = quantizable_layers(decoder)
     int8 = [] if precision != "int8" else \
-        [n for n in layers if not any(n == k or n.startswith(k + ".") for k in keep)]
+        [n for n in layers if not in_modules(n, keep)]
     int8_macs = sum(by_module.get(n, 0) for n in int8)
     seconds = decoder.samples_per_chunk / decoder.config.sample_rate
     return {"gmacs_per_s": total / seconds / 1e9, "int8_mac_share": int8_macs / total if total else 0.0,
@@ -338,9 +338,8 @@ def layer_sensitivity(decoder: StreamingDecoder, music, seconds: float, keep_flo
         return torch.export.export(sig, (), sig.sample_kwargs()).module()
 
     total, by_module = macs_by_module(decoder)
-    keep = decoder.output_stage() if keep_float is None else tuple(keep_float)
-    candidates = {n: by_module.get(n, 0) / total for n in quantizable_layers(decoder)
-                  if not any(n == k or n.startswith(k + ".") for k in keep)}
+    keep = decoder.resolve_keep_float(keep_float)
+    candidates = {n: by_module.get(n, 0) / total for n in quantizable_layers(decoder) if not in_modules(n, keep)}
     reference = SignatureModule(decoder, float_state_boundary=False).eval()
     base, costs = sensitivity(export_fn, reference, decoder, music.codes, candidates, seconds, keep, progress)
     return {"seconds_per_excerpt": seconds, "baseline_keep_float": list(keep), "baseline_snr_db": round(base, 2),
@@ -369,11 +368,7 @@ def _export(pruned, music, out_dir, precision, chunk_frames, keep_float, trained
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     decoder = pruned.streaming(chunk_frames)
-    if precision != "int8":
-        keep_float = ()
-    elif keep_float is None:
-        keep_float = decoder.output_stage()
-    keep_float = tuple(keep_float)
+    keep_float = decoder.resolve_keep_float(keep_float) if precision == "int8" else ()
     table = None
     if sensitivity_seconds and precision == "int8":
         table = layer_sensitivity(decoder, music, sensitivity_seconds, keep_float, progress)

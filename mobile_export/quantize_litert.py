@@ -32,19 +32,13 @@ from litert_torch.quantize.pt2e_quantizer_utils import OP_TO_ANNOTATOR, propagat
 from torchao.quantization.pt2e import move_exported_model_to_eval  # noqa: E402
 from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e  # noqa: E402
 
+from .streaming import in_modules, traced_module_path  # noqa: E402
+
 ANNOTATED_OPS = ("linear", "conv")
 
 
-def module_path(node: torch.fx.Node) -> str:
-    """Innermost module path a traced node came from, relative to the decoder ('' when none)."""
-    stack = node.meta.get("nn_module_stack") or {}
-    path = list(stack.values())[-1][0] if stack else ""
-    return path.removeprefix("decoder.")  # litert.SignatureModule holds the decoder as ``decoder``
-
-
 def _in_any(node: torch.fx.Node, prefixes: frozenset[str]) -> bool:
-    path = module_path(node)
-    return any(path == p or path.startswith(p + ".") for p in prefixes)
+    return in_modules(traced_module_path(node), prefixes)
 
 
 class LiteRTInt8Quantizer(PT2EQuantizer):

@@ -42,16 +42,9 @@ from torchao.quantization.pt2e.quantizer.quantizer import Q_ANNOTATION_KEY  # no
 from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e  # noqa: E402
 
 
+from .streaming import in_modules, traced_module_path as module_path  # noqa: E402
+
 ROOT = "<root>"  # the decoder's own ops, outside every submodule (ELUs before upsamplers, skip add, …)
-
-
-def module_path(node: torch.fx.Node) -> str:
-    """Innermost ``nn.Module`` path a traced node came from, relative to the decoder ('' for
-    its own ops).  A wrapper that holds the decoder as ``decoder`` (``profiling.time_split``)
-    sees the same paths."""
-    stack = node.meta.get("nn_module_stack") or {}
-    path = list(stack.values())[-1][0] if stack else ""
-    return "" if path == "decoder" else path.removeprefix("decoder.")
 
 
 def in_group(node: torch.fx.Node, group: str) -> bool:
@@ -59,7 +52,7 @@ def in_group(node: torch.fx.Node, group: str) -> bool:
     path = module_path(node)
     if group == ROOT:
         return path == ""
-    return path == group or path.startswith(group + ".")
+    return in_modules(path, (group,))
 
 
 LSTM_MATMULS = ("input_proj", "recurrent")  # GateLSTMLayer's Linear modules

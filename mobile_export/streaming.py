@@ -43,6 +43,21 @@ class TensorSpec:
         return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype}
 
 
+def in_modules(path: str, modules) -> bool:
+    """Is module ``path`` one of ``modules`` or inside one (``res_blocks.2`` covers
+    ``res_blocks.2.0.conv_b``)?  How every exporter matches ``keep_float`` entries."""
+    return any(path == m or path.startswith(m + ".") for m in modules)
+
+
+def traced_module_path(node) -> str:
+    """Innermost module path a traced FX node came from, relative to the decoder ('' for its
+    own ops).  Wrappers that hold the decoder as ``decoder`` (LiteRT's signature module,
+    ``profiling.time_split``'s sections) see the same paths."""
+    stack = node.meta.get("nn_module_stack") or {}
+    path = list(stack.values())[-1][0] if stack else ""
+    return "" if path == "decoder" else path.removeprefix("decoder.")
+
+
 def elu(x: torch.Tensor, native: bool = False) -> torch.Tensor:
     """ELU(alpha=1): the decomposed form every backend quantises (no select on the output),
     or ``native`` ``F.elu`` for backends with an ELU kernel (XNNPACK)."""
@@ -223,6 +238,10 @@ class StreamingDecoder(nn.Module):
         """
         last = len(self.upsamplers) - 1
         return (f"upsamplers.{last}", f"res_blocks.{last}", "conv_out")
+
+    def resolve_keep_float(self, keep_float) -> tuple[str, ...]:
+        """An exporter's ``keep_float`` argument as paths: None means ``output_stage()``."""
+        return self.output_stage() if keep_float is None else tuple(keep_float)
 
     # -- state layout ---------------------------------------------------------------
     def state_specs(self) -> list[TensorSpec]:

@@ -332,10 +332,11 @@ def build_report(ckpt: Path, artifacts_dir: Path | None, clip: Path, seconds: fl
     doc.para(f"Decoder: {g:.3f} GMAC per second of audio (fvcore, LSTM included): {verdict} the "
              f"{BUDGET_HARD_GMACS:g} GMAC/s bound, {100 * (g / BUDGET_TARGET_GMACS - 1):+.1f} % vs the "
              f"{BUDGET_TARGET_GMACS} GMAC/s target. Encoder (runs off-device): {rep.encoder_gmacs_per_s:.2f} GMAC/s.")
+    what = {k: describe_layer(model.decoder, k) for k in layers}
     doc.table(["decoder layer", "what", "GMAC/s", "share"],
-              [[k, describe_layer(model.decoder, k), f"{v:.4f}", f"{100 * v / g:.1f} %"] for k, v in layers.items()]
+              [[k, what[k], f"{v:.4f}", f"{100 * v / g:.1f} %"] for k, v in layers.items()]
               + [["total", "", f"{g:.4f}", ""]])
-    labelled = {f"{k} {describe_layer(model.decoder, k)}".strip(): v for k, v in layers.items()}
+    labelled = {f"{k} {what[k]}".strip(): v for k, v in layers.items()}
     doc.image("layer_macs.png", plot_layer_macs(labelled, f"{cfg.name} decoder: GMAC per second of audio per layer"),
               "Per-layer decoder MACs")
 

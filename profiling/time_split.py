@@ -34,7 +34,7 @@ ROUND_CALLS = 20
 
 class Section(nn.Module):
     """One section of the step as a module (holds the decoder as ``decoder``, see
-    ``quantize_xnnpack.module_path``)."""
+    ``streaming.traced_module_path``)."""
 
     def __init__(self, decoder, name: str | None):
         super().__init__()
@@ -82,16 +82,10 @@ def _contiguous(*tensors: torch.Tensor) -> tuple:
 
 def build(decoder, name: str | None, samples: list[tuple], precision: str, keep_float, path: Path):
     """Export, quantize (int8), lower and write one section; returns its delegation shares."""
-    from mobile_export.executorch import _half_precision_tables, _reshape_size_one_views, lower
+    from mobile_export.executorch import export_decoder, lower
     from mobile_export.quantize_xnnpack import convert_pt2e, make_quantizer, prepare_pt2e
 
-    module = Section(decoder, name).eval()
-    gm = torch.export.export(module, samples[0], strict=False).module()
-    _reshape_size_one_views(gm)  # the exporter's graph fixes (export_decoder), on this section
-    if precision == "int8":
-        _half_precision_tables(gm)
-    gm.graph.eliminate_dead_code()
-    gm.recompile()
+    gm = export_decoder(Section(decoder, name).eval(), half_tables=precision == "int8", inputs=samples[0])
     if precision == "int8":
         prepared = prepare_pt2e(gm, make_quantizer(keep_float))
         with torch.no_grad():
@@ -147,12 +141,11 @@ def split(decoder, precision: str = "int8", repeats: int = 200, keep_float=None,
     from profiling.macs import count_macs
 
     set_runtime_threads(1)
-    keep = decoder.output_stage() if keep_float is None else tuple(keep_float)
+    keep = decoder.resolve_keep_float(keep_float)
     inputs = section_inputs(decoder, CALIBRATION_CHUNKS)
     _, by_module = count_macs(decoder, inputs[None][0])
     names: list[str | None] = [None] + [n for n, _ in decoder.sections()]
     owned = dict(decoder.sections())
-    results = []
     items = names
     if progress:
         from tqdm import tqdm
