@@ -149,7 +149,7 @@ final class ManifestTests: XCTestCase {
 
     /// The Core ML manifests the exporter wrote in this checkout (build/coreml), if any.
     func testReadsTheExportedCoreMLManifests() throws {
-        let folder = Vectors.repositoryRoot.appendingPathComponent("build/coreml", isDirectory: true)
+        let folder = try Vectors.repositoryRoot().appendingPathComponent("build/coreml", isDirectory: true)
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
         let manifests = names.filter { $0.hasSuffix(".manifest.json") }.sorted()
         if manifests.isEmpty {

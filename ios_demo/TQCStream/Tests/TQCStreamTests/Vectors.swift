@@ -2,30 +2,70 @@ import Foundation
 import XCTest
 @testable import TQCStream
 
-/// The repository's golden vectors, tests/vectors (see its README.md): found through the
-/// environment variable TQC_VECTORS, else relative to this source file. Expectations always
+/// The repository's golden vectors, tests/vectors (see its README.md). Expectations always
 /// come from these files (the same ones tests/test_bitstream.py and the Java tests read),
 /// never from copies.
+///
+/// Where they are, first match wins: the environment variable TQC_VECTORS; relative to this
+/// source file (`#filePath`, so `swift test` works from any working directory); the first
+/// folder at or above the working directory that holds tests/vectors (a package copied
+/// elsewhere but run from inside the repository). When none holds manifest.json, every test
+/// that needs them fails with one line naming the places looked at: missing vectors are a
+/// broken checkout, not a reason to skip.
 enum Vectors {
-    static let directory: URL = {
-        if let override = ProcessInfo.processInfo.environment["TQC_VECTORS"], !override.isEmpty {
-            return URL(fileURLWithPath: override, isDirectory: true)
-        }
-        // <repo>/ios_demo/TQCStream/Tests/TQCStreamTests/Vectors.swift: the repository is five levels up.
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<5 {
-            url.deleteLastPathComponent()
-        }
-        return url.appendingPathComponent("tests", isDirectory: true).appendingPathComponent("vectors", isDirectory: true)
-    }()
+    struct NotFound: Error, CustomStringConvertible {
+        let looked: [String]
 
-    /// The repository root (for the exporter's example manifests in build/coreml).
-    static var repositoryRoot: URL {
-        directory.deletingLastPathComponent().deletingLastPathComponent()
+        var description: String {
+            "golden vectors not found: no manifest.json in " + looked.joined(separator: ", ")
+                + " (set TQC_VECTORS=<repo>/tests/vectors)"
+        }
     }
 
-    static func url(_ relative: String) -> URL {
-        directory.appendingPathComponent(relative)
+    static let located: Result<URL, NotFound> = {
+        var candidates: [URL] = []
+        if let override = ProcessInfo.processInfo.environment["TQC_VECTORS"], !override.isEmpty {
+            candidates.append(URL(fileURLWithPath: override, isDirectory: true))
+        } else {
+            // <repo>/ios_demo/TQCStream/Tests/TQCStreamTests/Vectors.swift: the repository is five levels up.
+            var url = URL(fileURLWithPath: #filePath)
+            for _ in 0..<5 {
+                url.deleteLastPathComponent()
+            }
+            candidates.append(inRepository(url))
+            var folder = URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
+            while true {
+                candidates.append(inRepository(folder))
+                let parent = folder.deletingLastPathComponent()
+                if parent.path == folder.path {
+                    break
+                }
+                folder = parent
+            }
+        }
+        for candidate in candidates
+            where FileManager.default.fileExists(atPath: candidate.appendingPathComponent("manifest.json").path) {
+            return .success(candidate)
+        }
+        return .failure(NotFound(looked: candidates.map(\.path)))
+    }()
+
+    private static func inRepository(_ root: URL) -> URL {
+        root.appendingPathComponent("tests", isDirectory: true).appendingPathComponent("vectors", isDirectory: true)
+    }
+
+    /// tests/vectors, or `NotFound` (a test failure naming where it looked).
+    static func directory() throws -> URL {
+        try located.get()
+    }
+
+    /// The repository root (for the exporter's example manifests in build/coreml).
+    static func repositoryRoot() throws -> URL {
+        try directory().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    static func url(_ relative: String) throws -> URL {
+        try directory().appendingPathComponent(relative)
     }
 
     static func bytes(_ relative: String) throws -> [UInt8] {
@@ -34,11 +74,7 @@ enum Vectors {
 
     /// tests/vectors/manifest.json: every valid vector and every damage case.
     static func index() throws -> VectorIndex {
-        let file = url("manifest.json")
-        guard FileManager.default.fileExists(atPath: file.path) else {
-            throw XCTSkip("golden vectors not found at \(directory.path): set TQC_VECTORS=<repo>/tests/vectors")
-        }
-        return try JSONDecoder().decode(VectorIndex.self, from: Data(contentsOf: file))
+        try JSONDecoder().decode(VectorIndex.self, from: Data(contentsOf: url("manifest.json")))
     }
 
     /// A valid vector's JSON, e.g. "valid/mono_tq64.json".
@@ -48,7 +84,7 @@ enum Vectors {
 
     /// The `.tqc` beside a valid vector's JSON (its `file` is relative to the JSON's folder).
     static func streamBytes(of relative: String, _ vector: ValidVector) throws -> [UInt8] {
-        let file = url(relative).deletingLastPathComponent().appendingPathComponent(vector.file)
+        let file = try url(relative).deletingLastPathComponent().appendingPathComponent(vector.file)
         return [UInt8](try Data(contentsOf: file))
     }
 
