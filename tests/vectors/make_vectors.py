@@ -24,6 +24,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))  # the repository root, when run as a script
 
 from tqcodec import bitstream as bs  # noqa: E402
+from tqcodec.concealment import (FADE_SAMPLES, MAX_CONCEAL_FRAMES, SEEK_PREROLL_FRAMES,  # noqa: E402
+                                 plan_concealment)
 
 VALID, CORRUPT = "valid", "corrupt"
 
@@ -58,6 +60,11 @@ VALID_SPECS = {
                     total_samples=9 * 64), 9, 10),
     "one_frame_per_packet": ("1 frame per packet (the smallest packets)",
                              dict(channels=1, n_q=2, frames_per_packet=1, total_samples=5 * 64), 5, 11),
+    "jump_base_32": ("the source of the sequence-jump cases at 32 frames per packet: tq64 mono, live, "
+                     "one partial packet of 16 frames", dict(channels=1, n_q=10, total_samples=None), 16, 13),
+    "jump_base_255": ("the source of the sequence-jump cases at 255 frames per packet: tq64 mono, live, "
+                      "one partial packet of 11 frames", dict(channels=1, n_q=10, frames_per_packet=255,
+                                                              total_samples=None), 11, 14),
     "corrupt_base": ("the good stream every damaged case is cut from: tq64 mono, 8 frames per packet, "
                      "codebook_size 500 (so 9-bit values 500..511 are out of range), 5 packets of 99 bytes",
                      dict(channels=1, n_q=10, codebook_size=500, frames_per_packet=8,
@@ -243,12 +250,68 @@ def make_cases(base: bytes, header: bs.StreamHeader, codes: np.ndarray):
     return cases
 
 
+def make_policy_cases(refs: dict):
+    """Forged-but-valid streams for the concealment policy (docs/bitstream.md): every packet
+    passes its CRC, only the sequence numbers lie.  Same tuples as ``make_cases``, plus, by
+    hand, the frames of the reference each packet holds and the plan a player must follow."""
+    cases = []
+
+    def case(name, description, ref, packets, strict, events, plan):
+        """``packets``: (sequence, first reference frame, frames) in stream order."""
+        header, codes, _ = refs[ref]
+        data = bs.encode_header(header) + b"".join(
+            bs.encode_packet(header, seq, codes[:, :, f:f + n]) for seq, f, n in packets)
+        streaming = {"fatal": None, "recovered": [seq for seq, _, _ in packets], "events": events}
+        cases.append((name, description, data,
+                      {"reference": f"{VALID}/{ref}.json", "reference_frames": [f for _, f, _ in packets],
+                       "concealment": plan}, strict, streaming))
+
+    def gap(offset, packet):
+        return _err("sequence_gap", offset, packet)
+
+    def partial(offset):  # strict mode stops earlier: a partial packet is followed by another
+        return _err("bad_frame_count", offset, 1)
+
+    at32 = H + 99  # jump_base_32: a packet of 8 frames is 9 + 90 bytes
+    case("sequence_jump_32", "two packets of 8 frames numbered 0 and 32767 (32 frames per packet): "
+         "a claimed gap of 32766 packets, 1048512 frames; the player fades out and resets",
+         "jump_base_32", [(0, 0, 8), (32767, 8, 8)], partial(at32), [gap(at32, 1)],
+         {"plan": [["decode", 0, 8], ["conceal", 4], ["reset"], ["decode", 32767, 8]], "output_frames": 20})
+    at255 = H + 21  # jump_base_255: a packet of 1 frame is 9 + 12 bytes
+    case("sequence_jump_255", "94 bytes: two one-frame packets numbered 0 and 32767 at 255 frames per "
+         "packet, a claimed gap of 8355330 frames (over 3 hours)", "jump_base_255",
+         [(0, 0, 1), (32767, 1, 1)], partial(at255), [gap(at255, 1)],
+         {"plan": [["decode", 0, 1], ["conceal", 4], ["reset"], ["decode", 32767, 1]], "output_frames": 6})
+    seqs = [(i % 2) * 32768 for i in range(11)]
+    case("ten_sequence_jumps", "283 bytes: eleven one-frame packets numbered 0, 32768, 0, 32768 ... at 255 "
+         "frames per packet: ten gaps of 32767 packets, the largest a reader accepts",
+         "jump_base_255", [(s, i, 1) for i, s in enumerate(seqs)], partial(at255),
+         [gap(H + 21 * i, (seqs[i - 1] + 1) % 65536) for i in range(1, 11)],
+         {"plan": [["decode", 0, 1]] + [step for i in range(1, 11)
+                                         for step in (["conceal", 4], ["reset"], ["decode", seqs[i], 1])],
+          "output_frames": 51})
+    case("short_gap_concealed", "packets 0 and 3 of 8 frames at 32 frames per packet: 2 packets (64 frames) "
+         "lost, concealed without a reset", "jump_base_32", [(0, 0, 8), (3, 8, 8)], partial(at32), [gap(at32, 1)],
+         {"plan": [["decode", 0, 8], ["conceal", 64], ["decode", 3, 8]], "output_frames": 80})
+    case("gap_at_conceal_limit", "packets 0 and 9 at 32 frames per packet: 8 packets lost, exactly "
+         "MAX_CONCEAL_FRAMES = 256 frames, still concealed", "jump_base_32", [(0, 0, 8), (9, 8, 8)],
+         partial(at32), [gap(at32, 1)],
+         {"plan": [["decode", 0, 8], ["conceal", 256], ["decode", 9, 8]], "output_frames": 272})
+    case("gap_over_conceal_limit", "packets 0 and 10 at 32 frames per packet: 9 packets lost, 288 frames, "
+         "one packet over the limit: fade out and reset", "jump_base_32", [(0, 0, 8), (10, 8, 8)],
+         partial(at32), [gap(at32, 1)],
+         {"plan": [["decode", 0, 8], ["conceal", 4], ["reset"], ["decode", 10, 8]], "output_frames": 20})
+    return cases
+
+
 # ------------------------------------------------------------------ running a case
 
 
 def run_case(data: bytes, *, expected_fingerprint: bytes | None = None,
-             header: bs.StreamHeader | None = None, chunks=None):
-    """What the reference reader reports: (strict error or None, streaming result)."""
+             header: bs.StreamHeader | None = None, chunks=None, packets_out: list | None = None):
+    """What the reference reader reports: (strict error or None, streaming result).
+
+    ``packets_out`` receives the packets the streaming reader delivered."""
     def reader(strict):
         first = 0 if header is None else None
         return bs.StreamReader(strict=strict, header=header, first_sequence=first,
@@ -262,15 +325,15 @@ def run_case(data: bytes, *, expected_fingerprint: bytes | None = None,
     except bs.TQCError as e:
         strict = _err(e.kind, e.offset, e.packet)
     r = reader(False)
-    recovered, fatal = [], None
+    delivered, fatal = [] if packets_out is None else packets_out, None
     try:
         pieces = [data] if chunks is None else chunks
         for piece in pieces:
-            recovered += [p.sequence for p in r.feed(piece)]
-        recovered += [p.sequence for p in r.finish()]
+            delivered += r.feed(piece)
+        delivered += r.finish()
     except bs.TQCError as e:
         fatal = _err(e.kind, e.offset, e.packet)
-    streaming = {"fatal": fatal, "recovered": recovered,
+    streaming = {"fatal": fatal, "recovered": [p.sequence for p in delivered],
                  "events": [_err(e.kind, e.offset, e.packet) for e in r.events]}
     return strict, streaming
 
@@ -300,7 +363,7 @@ def to_json(doc) -> bytes:
 def build() -> dict[str, bytes]:
     """Every file under tests/vectors that this script owns, by relative path."""
     files: dict[str, bytes] = {}
-    valid_index = []
+    valid_index, refs = [], {}
     for name in VALID_SPECS:
         header, codes, data, doc = make_valid(name)
         h2, c2 = bs.decode_stream(data)
@@ -308,29 +371,46 @@ def build() -> dict[str, bytes]:
         files[f"{VALID}/{name}.tqc"] = data
         files[f"{VALID}/{name}.json"] = to_json(doc)
         valid_index.append(f"{VALID}/{name}.json")
-        if name == "corrupt_base":
-            base, base_header, base_codes = data, header, codes
+        refs[name] = (header, codes, data)
+    base_header, base_codes, base = refs["corrupt_base"]
     assert len(base) == END
     case_index = []
-    for name, description, data, extra, strict, streaming in make_cases(base, base_header, base_codes):
+    for name, description, data, extra, strict, streaming in (make_cases(base, base_header, base_codes)
+                                                              + make_policy_cases(refs)):
         expected_fp = bytes.fromhex(extra["expected_fingerprint"]) if "expected_fingerprint" in extra else None
         header = base_header if "header_from" in extra else None
-        got = run_case(data, expected_fingerprint=expected_fp, header=header)
+        delivered: list = []
+        got = run_case(data, expected_fingerprint=expected_fp, header=header, packets_out=delivered)
         if got != (strict, streaming):
             raise AssertionError(f"{name}: reader disagrees with the construction:\n"
                                  f"  expected {(strict, streaming)}\n  got      {got}")
+        reference = extra.get("reference", f"{VALID}/corrupt_base.json")
+        ref_header, ref_codes, _ = refs[Path(reference).stem]
+        frames = extra.get("reference_frames", [p.sequence * ref_header.frames_per_packet for p in delivered])
+        for p, f in zip(delivered, frames, strict=True):
+            assert np.array_equal(p.codes, ref_codes[:, :, f:f + p.frames]), (name, p.sequence)
+        plan = None
+        if streaming["fatal"] is None:
+            plan = plan_concealment(delivered, ref_header.frames_per_packet, ref_header.hop_length).to_dict()
+            if "concealment" in extra and extra["concealment"] != plan:
+                raise AssertionError(f"{name}: planner disagrees with the policy:\n"
+                                     f"  expected {extra['concealment']}\n  got      {plan}")
         files[f"{CORRUPT}/{name}.tqc"] = data
         case_index.append({
             "file": f"{CORRUPT}/{name}.tqc",
             "description": description,
-            "reference": f"{VALID}/corrupt_base.json",
+            "reference": reference,
+            "reference_frames": None if streaming["fatal"] else frames,
             "header_from": extra.get("header_from"),
             "expected_fingerprint": extra.get("expected_fingerprint"),
             "strict": strict,
             "streaming": streaming,
+            "concealment": plan,
         })
-    files["manifest.json"] = to_json({"format_version": bs.FORMAT_VERSION, "valid": valid_index,
-                                      "cases": case_index})
+    policy = {"max_conceal_frames": MAX_CONCEAL_FRAMES, "fade_samples": FADE_SAMPLES,
+              "seek_preroll_frames": SEEK_PREROLL_FRAMES}
+    files["manifest.json"] = to_json({"format_version": bs.FORMAT_VERSION, "policy": policy,
+                                      "valid": valid_index, "cases": case_index})
     return files
 
 
