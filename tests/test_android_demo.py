@@ -832,9 +832,21 @@ def kotlin_assignments(source: bytes) -> dict[str, str]:
     return out
 
 
+# ExecuTorch's AAR has native code for these only; a 32-bit ABI in the APK would install an app
+# whose decoder cannot link.
+EXECUTORCH_ABIS = {"arm64-v8a", "x86_64"}
+
+
 def gradle_problems(settings: bytes, app: bytes, root_build: bytes, wrapper: str, readme: str,
-                    pyproject: str) -> list[str]:
+                    pyproject: str, decoder_java: str) -> list[str]:
     p = []
+    filters = re.search(r"abiFilters\s*\+=\s*listOf\(([^)]*)\)", app.decode())
+    abis = set(re.findall(r'"([\w-]+)"', filters[1])) if filters else set()
+    if not abis or not abis <= EXECUTORCH_ABIS:
+        p.append(f"app/build.gradle.kts abiFilters {sorted(abis)}: expected a subset of {sorted(EXECUTORCH_ABIS)}")
+    shipped = re.search(r"SHIPPED_ABIS\s*=\s*\{([^}]*)\}", decoder_java)
+    if not shipped or set(re.findall(r'"([\w-]+)"', shipped[1])) != abis:
+        p.append(f"ExecuTorchChunkDecoder.SHIPPED_ABIS differs from the abiFilters {sorted(abis)}")
     included = {s for _, strings in kotlin_calls(settings, "include") for s in strings}
     p += [f"settings.gradle.kts does not include {m}" for m in (":app", ":tqcstream") if m not in included]
     coords = [s for _, strings in kotlin_calls(app, "implementation") for s in strings
@@ -883,7 +895,8 @@ def _gradle_inputs() -> dict:
             "root_build": (DEMO / "build.gradle.kts").read_bytes(),
             "wrapper": (DEMO / "gradle/wrapper/gradle-wrapper.properties").read_text(),
             "readme": (DEMO / "README.md").read_text(),
-            "pyproject": (ROOT / "pyproject.toml").read_text()}
+            "pyproject": (ROOT / "pyproject.toml").read_text(),
+            "decoder_java": (APP_JAVA / "org/tqcodec/player/ExecuTorchChunkDecoder.java").read_text()}
 
 
 def test_the_gradle_build_has_both_modules_and_the_runtime_the_readme_names():
@@ -901,6 +914,9 @@ def test_the_gradle_build_has_both_modules_and_the_runtime_the_readme_names():
     ("pyproject", '"executorch==1.5.1"', '"executorch==1.6.0"', "no forward compatibility"),
     ("app", b"minSdk = 26", b"minSdk = 24", "minSdk is 24"),
     ("wrapper", "gradle-8.11.1-bin.zip", "gradle-8.10.2-bin.zip", "needs Gradle 8.11.1"),
+    ("app", b'listOf("arm64-v8a", "x86_64")', b'listOf("arm64-v8a", "armeabi-v7a", "x86_64")', "abiFilters"),
+    ("app", b"abiFilters +=", b"abiFilterz +=", "abiFilters []"),
+    ("decoder_java", '{"arm64-v8a", "x86_64"}', '{"arm64-v8a"}', "SHIPPED_ABIS differs"),
 ])
 def test_the_gradle_check_fails_on_a_mutated_copy(key, old, new, expected):
     inputs = _gradle_inputs()

@@ -15,6 +15,12 @@ android {
         targetSdk = 35
         versionCode = 1
         versionName = "0.1"
+        ndk {
+            // ExecuTorch's AAR ships 64-bit native code only: package nothing for 32-bit ABIs, so
+            // such a device cannot install an app whose decoder would fail to link
+            // (ExecuTorchChunkDecoder.SHIPPED_ABIS lists the same two).
+            abiFilters += listOf("arm64-v8a", "x86_64") // x86_64: the emulator
+        }
     }
 
     buildTypes {

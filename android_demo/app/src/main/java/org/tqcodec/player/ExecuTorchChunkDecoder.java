@@ -6,6 +6,7 @@ import org.pytorch.executorch.Tensor;
 import org.tqcodec.stream.player.CallLayout;
 import org.tqcodec.stream.player.ChunkDecoder;
 import org.tqcodec.stream.player.DecodedChunk;
+import org.tqcodec.stream.player.DecoderUnavailableException;
 import org.tqcodec.stream.player.ExportContract;
 import org.tqcodec.stream.player.Manifest;
 import org.tqcodec.stream.player.ManifestException;
@@ -28,10 +29,14 @@ import java.util.Arrays;
  * a channel is kept between calls, so one instance serves every channel: the decode loop hands
  * each channel's own state back in.
  *
- * <p>Not thread-safe: the decode thread alone calls {@link #decode}. {@link #close()} frees the
- * native program once no call is running.
+ * <p>Not thread-safe, and {@code Module.destroy()} throws while a call runs: the app wraps it in
+ * a {@link org.tqcodec.stream.player.GuardedDecoder}, which serialises calls and frees the
+ * native program ({@link #close()}) only when no call is running.
  */
 public final class ExecuTorchChunkDecoder implements ChunkDecoder, Closeable {
+    /** The ABIs the ExecuTorch AAR has native code for; app/build.gradle.kts packages only these. */
+    static final String[] SHIPPED_ABIS = {"arm64-v8a", "x86_64"};
+
     private final Module module;
     private final CallLayout layout;
     private final Manifest manifest;
@@ -71,15 +76,23 @@ public final class ExecuTorchChunkDecoder implements ChunkDecoder, Closeable {
      * @param manifest the artifact's own manifest ({@code <stem>.manifest.json})
      * @param threads CPU threads for XNNPACK (1 keeps the decoder off the other cores; 0 lets
      *     ExecuTorch choose)
+     * @param deviceAbis the device's ABIs ({@code Build.SUPPORTED_ABIS}), named if the runtime
+     *     does not load (a parameter: this class stays free of android.* so it is type-checked
+     *     against ExecuTorch's API off-device)
      * @throws ManifestException if the manifest describes a call this wrapper cannot make
      * @throws IllegalStateException if the program has no {@value ExportContract#METHOD} method
      *     or cannot be loaded (ExecuTorch's own exception, a RuntimeException, is the cause)
+     * @throws DecoderUnavailableException if ExecuTorch's native library does not load on this
+     *     device (an {@link UnsatisfiedLinkError} from a 32-bit-only device, for one)
      */
-    public static ExecuTorchChunkDecoder load(File pte, Manifest manifest, int threads) throws ManifestException {
+    public static ExecuTorchChunkDecoder load(File pte, Manifest manifest, int threads, String[] deviceAbis)
+            throws ManifestException, DecoderUnavailableException {
         CallLayout.of(manifest); // refuse an unusable manifest before loading anything
         Module module;
         try {
             module = Module.load(pte.getAbsolutePath(), Module.LOAD_MODE_FILE, threads); // a few MB: read it whole
+        } catch (LinkageError e) { // the first touch of Module loads libexecutorch.so
+            throw DecoderUnavailableException.of("ExecuTorch", e, deviceAbis, SHIPPED_ABIS);
         } catch (RuntimeException e) {
             throw new IllegalStateException("ExecuTorch cannot load " + pte + ": " + e.getMessage(), e);
         }
@@ -152,7 +165,7 @@ public final class ExecuTorchChunkDecoder implements ChunkDecoder, Closeable {
         return new DecodedChunk(audio, next);
     }
 
-    /** Free the native program. Call after the decode thread has ended. */
+    /** Free the native program. Only when no {@link #decode} call runs (GuardedDecoder sees to it). */
     @Override
     public void close() {
         module.destroy();

@@ -5,6 +5,7 @@ import android.content.Intent;
 import android.content.SharedPreferences;
 import android.database.Cursor;
 import android.net.Uri;
+import android.os.Build;
 import android.os.Bundle;
 import android.os.Handler;
 import android.os.Looper;
@@ -17,6 +18,8 @@ import android.widget.Spinner;
 import android.widget.TextView;
 
 import org.tqcodec.stream.TqcException;
+import org.tqcodec.stream.player.DecoderUnavailableException;
+import org.tqcodec.stream.player.GuardedDecoder;
 import org.tqcodec.stream.player.ManifestException;
 import org.tqcodec.stream.player.PlayerSession;
 import org.tqcodec.stream.player.StatusLines;
@@ -73,9 +76,10 @@ public final class MainActivity extends Activity {
     // set by the worker, read on the main thread
     private volatile PlayerSession session;
     private volatile AudioTrackSink sink;
-    // the worker's alone
-    private ExecuTorchChunkDecoder decoder;
-    private String decoderKey;
+    // loaded and replaced by the worker; closed from the main thread too (onDestroy), which the
+    // guard makes safe while a decode call runs
+    private volatile GuardedDecoder decoder;
+    private String decoderKey; // the worker's alone
 
     private final Runnable refresh = new Runnable() {
         @Override
@@ -156,7 +160,11 @@ public final class MainActivity extends Activity {
         if (s != null) {
             s.stop();
         }
-        worker.execute(this::releaseDecoder); // after the session has ended
+        GuardedDecoder d = decoder;
+        if (d != null) {
+            d.close(0, TimeUnit.MILLISECONDS); // never waits or throws; a running call frees it on return
+        }
+        worker.execute(this::releaseDecoder); // anything the worker loads meanwhile
         worker.shutdown();
         super.onDestroy();
     }
@@ -259,7 +267,7 @@ public final class MainActivity extends Activity {
         InputStream in = null;
         AudioTrackSink out = null;
         try {
-            ExecuTorchChunkDecoder dec = decoderFor(model);
+            GuardedDecoder dec = decoderFor(model);
             post(id, "Connecting to " + source.label + " …");
             in = source.open(this);
             out = new AudioTrackSink(model.manifest.sampleRate(), OUTPUT_CHANNELS, TRACK_BUFFER_SECONDS);
@@ -281,7 +289,7 @@ public final class MainActivity extends Activity {
             // posted before start: the main thread then shows it before any end of the session
             post(id, "Playing " + source.label + " with " + model.label);
             s.start();
-        } catch (IOException | ManifestException | TqcException | RuntimeException e) {
+        } catch (IOException | ManifestException | TqcException | DecoderUnavailableException | RuntimeException e) {
             post(id, "Cannot play " + source.label + ": " + describe(e));
         } catch (InterruptedException e) {
             // a newer request owns the player
@@ -299,7 +307,11 @@ public final class MainActivity extends Activity {
         }
     }
 
-    /** Worker thread: stop the current session and wait for its threads, so the decoder is free. */
+    /**
+     * Worker thread: stop the current session and wait for it to end (bounded by the session's
+     * stop wait; a decoder call still running then finishes on its own, and the guard keeps the
+     * next session's calls from overlapping it).
+     */
     private void endSession() {
         PlayerSession s = session;
         if (s == null) {
@@ -307,30 +319,35 @@ public final class MainActivity extends Activity {
         }
         s.stop();
         try {
-            s.awaitEnd(10, TimeUnit.SECONDS);
+            s.awaitEnd(2, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
     }
 
     /** Worker thread: the loaded decoder for this model, loading it (and freeing another) if needed. */
-    private ExecuTorchChunkDecoder decoderFor(ModelStore.Model model) throws IOException, ManifestException {
+    private GuardedDecoder decoderFor(ModelStore.Model model)
+            throws IOException, ManifestException, DecoderUnavailableException {
         String key = model.label + "|" + model.manifest.artifactSha256();
-        if (decoder != null && key.equals(decoderKey)) {
-            return decoder;
+        GuardedDecoder d = decoder;
+        if (d != null && !d.isClosing() && key.equals(decoderKey)) {
+            return d;
         }
         releaseDecoder();
         File pte = models.programFile(model);
-        decoder = ExecuTorchChunkDecoder.load(pte, model.manifest, DECODER_THREADS);
+        d = GuardedDecoder.of(ExecuTorchChunkDecoder.load(pte, model.manifest, DECODER_THREADS,
+                Build.SUPPORTED_ABIS));
+        decoder = d;
         decoderKey = key;
-        return decoder;
+        return d;
     }
 
-    /** Worker thread. */
+    /** Worker thread: end the session and free the decoder (once its running call, if any, returns). */
     private void releaseDecoder() {
         endSession();
-        if (decoder != null) {
-            decoder.close();
+        GuardedDecoder d = decoder;
+        if (d != null) {
+            d.close(1, TimeUnit.SECONDS);
             decoder = null;
             decoderKey = null;
         }
@@ -365,7 +382,8 @@ public final class MainActivity extends Activity {
     }
 
     private static String describe(Throwable e) {
-        if (e instanceof TqcException || e instanceof IOException || e instanceof ManifestException) {
+        if (e instanceof TqcException || e instanceof IOException || e instanceof ManifestException
+                || e instanceof DecoderUnavailableException) {
             return e.getMessage();
         }
         return e.getClass().getSimpleName() + ": " + e.getMessage();

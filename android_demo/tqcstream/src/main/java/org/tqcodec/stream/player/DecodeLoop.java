@@ -137,6 +137,8 @@ public final class DecodeLoop implements Runnable {
             loop();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (GuardedDecoder.DecoderClosedException e) {
+            stopRequested = true; // the decoder was closed under us: the session is ending, not failing
         } catch (TqcException | RuntimeException e) {
             failure = e;
         } finally {

@@ -32,8 +32,10 @@ public final class PlayerSession {
     /** How a session ended. */
     public interface Listener {
         /**
-         * Called once, from the audio thread, after the output was finished and decoding ended,
-         * and before {@link #awaitEnd} returns (so it must not wait for the session itself).
+         * Called once, from the audio thread, after the output was finished and decoding ended
+         * (or, for a stopped session, after at most {@code stopWaitMillis} while one decoder call
+         * still runs), and before {@link #awaitEnd} returns (so it must not wait for the session
+         * itself).
          *
          * @param failure why decoding or playback failed ({@link TqcException} for the stream), or
          *     null when the stream played to its end or the session was stopped
@@ -53,6 +55,7 @@ public final class PlayerSession {
         private int maxWriteFrames = 1024;
         private int readChunkBytes = 4096;
         private long idleWaitNanos = 2_000_000;
+        private long stopWaitMillis = 200;
         private String name;
         private Listener listener;
         private ThreadFactory decodeThreads = named("tqc-decode");
@@ -83,6 +86,11 @@ public final class PlayerSession {
         public Builder readChunkBytes(int v) { readChunkBytes = v; return this; }
         /** How long the audio thread sleeps when the output takes nothing (default 2 ms). */
         public Builder idleWaitNanos(long v) { idleWaitNanos = v; return this; }
+        /**
+         * How long a stopped session waits for a decoder call still running (default 200 ms)
+         * before it ends anyway; the call's audio is dropped when it returns.
+         */
+        public Builder stopWaitMillis(long v) { stopWaitMillis = v; return this; }
         /** The stream's name in error messages. */
         public Builder name(String v) { name = v; return this; }
         public Builder listener(Listener v) { listener = v; return this; }
@@ -97,7 +105,7 @@ public final class PlayerSession {
          */
         public PlayerSession build() throws TqcException {
             if (!(ringSeconds > 0) || !(prebufferSeconds >= 0) || prebufferSeconds > ringSeconds
-                    || maxWriteFrames < 1 || readChunkBytes < 1 || idleWaitNanos < 0) {
+                    || maxWriteFrames < 1 || readChunkBytes < 1 || idleWaitNanos < 0 || stopWaitMillis < 1) {
                 throw new IllegalArgumentException("bad session sizes: ring " + ringSeconds + " s, prebuffer "
                         + prebufferSeconds + " s, max write " + maxWriteFrames + ", read chunk " + readChunkBytes);
             }
@@ -122,6 +130,7 @@ public final class PlayerSession {
     private final DecodeLoop loop;
     private final PlaybackPump pump;
     private final long idleWaitNanos;
+    private final long stopWaitMillis;
     private final Listener listener;
     private final Thread decodeThread;
     private final Thread audioThread;
@@ -136,6 +145,7 @@ public final class PlayerSession {
         in = new CountingInputStream(b.in);
         output = b.output;
         idleWaitNanos = b.idleWaitNanos;
+        stopWaitMillis = b.stopWaitMillis;
         listener = b.listener;
         int channels = output.channels();
         int rate = b.manifest.sampleRate();
@@ -224,6 +234,31 @@ public final class PlayerSession {
     /** Why the session failed, once it has ended; null if it played to the end or was stopped. */
     public Throwable failure() { return failure; }
 
+    /**
+     * Wait for the decode thread: without limit when the stream played to its end (it has
+     * ended), at most {@code limitMillis} when the session was stopped or failed, since a decoder
+     * call cannot be interrupted; the thread then ends by itself when that call returns (a
+     * {@link GuardedDecoder} frees the decoder only after it). 0 means no limit.
+     *
+     * @return whether this thread was interrupted while waiting
+     */
+    private boolean joinDecodeThread(long limitMillis) {
+        boolean interrupted = false;
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(limitMillis);
+        while (decodeThread.isAlive()) {
+            long left = limitMillis == 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            if (limitMillis != 0 && left <= 0) {
+                break;
+            }
+            try {
+                decodeThread.join(left);
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        return interrupted;
+    }
+
     private void closeInput() {
         try {
             in.close();
@@ -262,14 +297,7 @@ public final class PlayerSession {
             closeInput();
             decodeThread.interrupt();
         }
-        boolean interrupted = false;
-        while (decodeThread.isAlive()) {
-            try {
-                decodeThread.join();
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
+        boolean interrupted = joinDecodeThread(played ? 0 : stopWaitMillis);
         boolean stopped = stopRequested;
         if (err == null && !stopped) {
             err = loop.failure();
