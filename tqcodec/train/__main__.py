@@ -1,4 +1,5 @@
-"""CLI: ``python -m tqcodec.train --config tq64-balanced --data DIR [--data DIR2 …] [options]``.
+"""CLI: ``python -m tqcodec.train --config tq64-balanced --data DIR [--data DIR2 …] [options]``;
+data-parallel: ``torchrun --nproc-per-node N -m tqcodec.train …`` (``--batch`` is the global batch).
 
 Thin by design: parses flags into ``TrainOptions`` and runs ``Trainer``; every error a user
 can cause (bad data, bad or mismatched resume state, unwritable run dir) ends as one
@@ -22,13 +23,25 @@ def build_parser() -> argparse.ArgumentParser:
                                 epilog="Redraw a run's curves with: python -m tqcodec.train.plot RUN_DIR")
     p.add_argument("--config", required=True, choices=list(CONFIGS), help="model configuration")
     p.add_argument("--data", required=True, action="append", metavar="DIR",
-                   help="folder of audio files, searched recursively (repeatable)")
+                   help="folder of audio files, searched recursively (repeatable), or one cache made by "
+                        "python -m tqcodec.train.prepare (then --val-data/--val-fraction are the cache's)")
+    p.add_argument("--cache", default=None, metavar="DIR",
+                   help="where audio folders are decoded to (default: OUT/cache; unchanged files are reused)")
     p.add_argument("--out", default=d.out, help="run directory: last.pt, log.csv, generator.pt, loss.png "
                                                 "(default: %(default)s)")
     p.add_argument("--steps", type=int, default=d.steps, help="train until this step (default: %(default)s)")
-    p.add_argument("--batch", type=int, default=d.batch, help="(default: %(default)s)")
+    p.add_argument("--batch", type=int, default=d.batch,
+                   help="global batch, split evenly across torchrun processes (default: %(default)s)")
     p.add_argument("--segment-seconds", type=float, default=d.segment_seconds, help="(default: %(default)s)")
     p.add_argument("--lr", type=float, default=d.lr, help="AdamW learning rate, G and D (default: %(default)s)")
+    p.add_argument("--lr-gamma", type=float, default=d.lr_gamma,
+                   help="learning rate × this every step, G and D (DAC's; default: %(default)s)")
+    p.add_argument("--precision", default=d.precision, choices=("fp32", "bf16"),
+                   help="bf16: forward passes under bf16 autocast, fp32 losses and optimizer (default: %(default)s)")
+    p.add_argument("--init-from", default=None, metavar="CKPT",
+                   help="start a new run's generator from this checkpoint's weights (e.g. checkpoints/tq64-balanced.pt)")
+    p.add_argument("--num-workers", type=int, default=d.num_workers,
+                   help="DataLoader worker processes reading segments from the cache (default: %(default)s)")
     p.add_argument("--adv-start", type=int, default=d.adv_start,
                    help="first step with discriminators and adversarial/feature losses; the paper's recipe "
                         "is 0 (default), a later start is a deviation that speeds up short CPU runs")
@@ -63,6 +76,7 @@ def main(argv=None) -> int:
         opts.validate()
     except ValueError as e:
         parser.error(str(e))
+    trainer = None
     try:
         trainer = Trainer(opts)
         trainer.fit()
@@ -72,6 +86,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted; last.pt holds the last saved step", file=sys.stderr)
         return 130
+    finally:
+        if trainer is not None:
+            trainer.dist.close()
     return 0
 
 

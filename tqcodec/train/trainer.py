@@ -4,21 +4,36 @@ Per step (as DAC): draw a batch; if adversarial training is on, update the
 discriminators on (real, generated.detach()) with the hinge loss; then update the
 generator on mel ×15 + waveform L1 ×1 + codebook ×1 + commitment ×0.25 and, when
 adversarial training is on, feature matching ×2 + hinge adversarial ×1. AdamW
-(lr 1e-4, betas (0.8, 0.9), torch's default weight decay 0.01) for both; constant
-learning rate; gradient norms clipped at 1000 (G) and 10 (D) as in DAC.
+(lr 1e-4, betas (0.8, 0.9), torch's default weight decay 0.01) for both; the learning
+rate decays exponentially by ``lr_gamma`` = 0.999996 per step (DAC's schedule: ×0.2 after
+400k steps); gradient norms clipped at 1000 (G) and 10 (D) as in DAC. The discriminators
+see real and generated audio as one concatenated batch (one forward, one DDP reduction).
+
+``precision="bf16"`` runs the generator's and discriminators' forward passes under bf16
+autocast (CPU and CUDA); the losses are computed from fp32 copies of the outputs and the
+weights, gradients and AdamW state stay fp32. Validation always runs in fp32.
+
+Data come from a prepared on-disk cache (``prepare.py``, read by ``dataset.py``): step
+``s`` trains on items ``s·batch …`` of the deterministic segment dataset, so resuming needs
+only the step number, and ``torchrun`` data parallelism (``distributed.py``) splits each
+global batch across ranks exactly.
 
 Deviation for short CPU runs: ``adv_start`` > 0 trains the generator alone on the
 reconstruction losses until that step (the discriminators are neither run nor updated),
 then switches the full recipe on. The paper's recipe is ``adv_start = 0`` (the default).
+``init_from`` starts the generator from a shipped checkpoint's weights (optimizer,
+discriminators and schedule start fresh).
 
 Run directory (``--out``):
   last.pt        full training state (generator, discriminators, both optimizers, step,
-                 sampler and python/numpy/torch RNG states, best LSD), written atomically
+                 python/numpy/torch RNG states, best LSD), written atomically
                  every ``save_every`` steps, at the end and on Ctrl-C/SIGTERM (after the
                  step in flight). ``resume`` continues it exactly: the next step is the
-                 one an uninterrupted run would have taken (same device and thread count).
+                 one an uninterrupted run would have taken (same device and thread count;
+                 another process count gives the same batches, equal up to float rounding).
                  A run is refused if last.pt exists and ``resume`` is not set.
-  log.csv        one row per step: losses, gradient norms, seconds; validation columns
+  log.csv        one row per step: losses (means over ranks), gradient norms, learning
+                 rate, audio hours seen, seconds; validation columns
                  on validation steps. Rows past the resumed step are dropped on resume.
   generator.pt   shippable generator (``save_checkpoint(half=True)``) with the best
                  validation LSD so far; generator-latest.pt: the one from the latest
@@ -41,19 +56,22 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..checkpoint import atomic_torch_save, save_checkpoint
+from ..checkpoint import atomic_torch_save, load_checkpoint, save_checkpoint
 from ..configs import CodecConfig, get_config
 from ..metrics import LSD_SPLIT_HZ, MetricResult, compute_metrics, mean_metrics
 from ..model import TQCodec
-from .data import SegmentSampler, find_tracks, hold_out, load_tracks, split_tracks, validation_excerpts
+from .dataset import AudioCache, SegmentDataset, StepBatches, segment_loader, validation_excerpts
+from .distributed import Distributed
+from .prepare import is_cache, prepare, summary
 from .discriminators import DiscriminatorConfig, MultiDiscriminator
 from .losses import (LossWeights, MultiScaleMelLoss, discriminator_loss, feature_matching_loss,
                      generator_adversarial_loss)
 
 STATE_FORMAT = "tqcodec-train-state"
-STATE_VERSION = 1
-LOG_FIELDS = ("step", "seconds", "loss_g", "mel", "waveform", "feature", "adv_g", "codebook", "commitment",
-              "loss_d", "grad_norm_g", "grad_norm_d", "val_lsd", "val_lsd_l", "val_lsd_h", "val_snr")
+STATE_VERSION = 2
+LOG_FIELDS = ("step", "seconds", "hours_seen", "lr", "loss_g", "mel", "waveform", "feature", "adv_g", "codebook",
+              "commitment", "loss_d", "grad_norm_g", "grad_norm_d", "val_lsd", "val_lsd_l", "val_lsd_h", "val_snr")
+PRECISIONS = ("fp32", "bf16")
 
 
 class ResumeError(Exception):
@@ -66,14 +84,19 @@ class TrainOptions:
     """Everything that defines a run (the CLI's flags)."""
 
     config: str
-    data: list[str]
+    data: list[str]  # audio folders, or one folder prepared by ``python -m tqcodec.train.prepare``
     out: str = "run"
+    cache: str | None = None  # where audio folders are prepared; default OUT/cache
     steps: int = 400_000
-    batch: int = 32
+    batch: int = 32  # global: split across DDP processes
     segment_seconds: float = 1.0
     lr: float = 1e-4
+    lr_gamma: float = 0.999996  # per-step exponential decay (DAC)
     betas: tuple[float, float] = (0.8, 0.9)
+    precision: str = "fp32"
     adv_start: int = 0
+    init_from: str | None = None
+    num_workers: int = 0
     val_every: int = 1000
     save_every: int = 500
     val_fraction: float = 0.1
@@ -98,11 +121,15 @@ class TrainOptions:
         for name in ("steps", "batch", "val_per_track"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        for name in ("adv_start", "val_every", "save_every", "threads"):
+        for name in ("adv_start", "val_every", "save_every", "threads", "num_workers"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be 0 or more")
         if self.segment_seconds <= 0 or self.val_seconds <= 0:
             raise ValueError("segment and validation lengths must be positive")
+        if not 0 < self.lr_gamma <= 1:
+            raise ValueError("lr_gamma must be in (0, 1]")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
         if not 0 <= self.val_fraction < 1:
             raise ValueError("val_fraction must be in [0, 1)")
         if self.device not in ("auto", "cpu", "cuda"):
@@ -113,6 +140,7 @@ class TrainOptions:
     def resume_relevant(self) -> dict:
         """Settings that change the trajectory: resuming with other values is allowed but warned about."""
         return {"batch": self.batch, "segment_seconds": self.segment_seconds, "lr": self.lr,
+                "lr_gamma": self.lr_gamma, "precision": self.precision,
                 "betas": list(self.betas), "adv_start": self.adv_start, "seed": self.seed,
                 "grad_clip_g": self.grad_clip_g, "grad_clip_d": self.grad_clip_d,
                 "weights": self.weights.to_dict()}
@@ -176,6 +204,15 @@ class CsvLog:
                 {k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
 
 
+def _float_maps(maps: list[list[torch.Tensor]]) -> list[list[torch.Tensor]]:
+    return [[f.float() for f in fmaps] for fmaps in maps]
+
+
+def _split_maps(maps: list[list[torch.Tensor]], n: int) -> tuple[list[list[torch.Tensor]], list[list[torch.Tensor]]]:
+    """Feature maps of a concatenated (first n, rest) batch → the two batches' maps, in fp32."""
+    return ([[f[:n].float() for f in fmaps] for fmaps in maps], [[f[n:].float() for f in fmaps] for fmaps in maps])
+
+
 class Trainer:
     def __init__(self, opts: TrainOptions):
         opts.validate()
@@ -183,7 +220,13 @@ class Trainer:
         if opts.threads:
             torch.set_num_threads(opts.threads)
         self.cfg: CodecConfig = get_config(opts.config)
-        self.device = resolve_device(opts.device)
+        self.dist = Distributed.from_env(resolve_device(opts.device))
+        self.device = self.dist.device
+        if opts.batch % self.dist.world_size:
+            raise ValueError(f"--batch {opts.batch} (the global batch) does not split evenly across "
+                             f"{self.dist.world_size} processes")
+        self.local_batch = opts.batch // self.dist.world_size
+        self.autocast_dtype = torch.bfloat16 if opts.precision == "bf16" else None
         self.run_dir = Path(opts.out)
         self.state_path = self.run_dir / "last.pt"
         frames = max(1, round(opts.segment_seconds * self.cfg.frame_rate))
@@ -203,27 +246,52 @@ class Trainer:
         if self.segment_length < self.mel_loss.min_length:
             raise ValueError(f"segments of {self.segment_length} samples are shorter than the mel loss's "
                              f"{self.mel_loss.min_length}-sample minimum")
+        if opts.init_from and state is None:
+            self._init_generator(opts.init_from)
         self.opt_g = torch.optim.AdamW(self.generator.parameters(), lr=opts.lr, betas=opts.betas)
         self.opt_d = torch.optim.AdamW(self.discriminator.parameters(), lr=opts.lr, betas=opts.betas)
 
-        tracks = find_tracks(opts.data)
-        if opts.val_data:
-            self.train_tracks, self.val_tracks = hold_out(tracks, find_tracks(opts.val_data))
-        else:
-            self.train_tracks, self.val_tracks = split_tracks(tracks, opts.val_fraction)
-        load_tracks(self.train_tracks + self.val_tracks, self.cfg.sample_rate, progress=opts.progress)
-        self.sampler = SegmentSampler(self.train_tracks, self.segment_length, seed=opts.seed)
+        self.cache_dir = self._prepared_data()
+        self.train_cache = AudioCache(self.cache_dir, "train")
+        self.val_cache = AudioCache(self.cache_dir, "val")
+        self.dataset = SegmentDataset(self.train_cache, self.segment_length, seed=opts.seed)
         val_length = round(opts.val_seconds * self.cfg.sample_rate)
-        self.val_excerpts = validation_excerpts(self.val_tracks, val_length, opts.val_per_track,
-                                                self.cfg.hop_length, sample_rate=self.cfg.sample_rate)
+        self.val_excerpts = validation_excerpts(self.val_cache, val_length, opts.val_per_track, self.cfg.hop_length)
 
         self.step = 0
         self.best_lsd: float | None = None
         if state is not None:
             self._restore(state)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.log = CsvLog(self.run_dir / "log.csv", self.step)
+        # After restoring: DDP broadcasts rank 0's weights, which every rank has loaded anyway.
+        self.generator_train = self.dist.wrap(self.generator)
+        self.discriminator_train = self.dist.wrap(self.discriminator)
+        self.log = None
+        if self.dist.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self.log = CsvLog(self.run_dir / "log.csv", self.step)
         self._stop_requested = False
+
+    def _prepared_data(self) -> Path:
+        """The cache to read: ``--data`` itself when it is one, else the audio folders prepared
+        into ``--cache`` (default OUT/cache; unchanged files are reused) by rank 0."""
+        opts = self.opts
+        if len(opts.data) == 1 and is_cache(opts.data[0]):
+            return Path(opts.data[0])
+        cache = Path(opts.cache) if opts.cache else self.run_dir / "cache"
+        if self.dist.is_main:
+            index = prepare(opts.data, cache, opts.val_data, opts.val_fraction, self.cfg.sample_rate,
+                            progress=opts.progress)
+            print(f"data: {cache}: {summary(index)}")
+        self.dist.barrier()
+        return cache
+
+    def _init_generator(self, path: str) -> None:
+        model, meta = load_checkpoint(path)
+        if model.config != self.cfg:
+            raise ValueError(f"--init-from {path}: config {model.config.name!r}, not {self.cfg.name!r}")
+        self.generator.load_state_dict(model.state_dict())
+        if self.dist.is_main:
+            print(f"generator initialised from {path} (step {meta.get('step')})")
 
     # ----------------------------------------------------------------- state
 
@@ -262,7 +330,6 @@ class Trainer:
             self.discriminator.load_state_dict(state["discriminator"])
             self.opt_g.load_state_dict(state["opt_g"])
             self.opt_d.load_state_dict(state["opt_d"])
-            self.sampler.load_state_dict(state["sampler"])
             _set_rng_state(state["rng"], self.device)
             self.step = int(state["step"])
             self.best_lsd = state["best_lsd"]
@@ -272,9 +339,9 @@ class Trainer:
                    if state["options"].get(k) != v}
         for k, (old, new) in changed.items():
             print(f"warning: resuming with {k}={new} (run used {old}); steps will differ from an uninterrupted run")
-        if state.get("train_tracks") != [t.key for t in self.train_tracks]:
+        if state.get("train_tracks") != self.train_cache.keys:
             print("warning: the training tracks differ from the run's; batches will differ from an uninterrupted run")
-        if self.step >= self.opts.steps:
+        if self.step >= self.opts.steps and self.dist.is_main:
             print(f"{path}: already at step {self.step} (target {self.opts.steps})")
 
     def state_dict(self) -> dict:
@@ -282,30 +349,58 @@ class Trainer:
             "format": STATE_FORMAT, "version": STATE_VERSION, "step": self.step, "best_lsd": self.best_lsd,
             "config": self.cfg.to_dict(), "disc": self.opts.disc.to_dict(),
             "options": self.opts.resume_relevant(),
-            "train_tracks": [t.key for t in self.train_tracks], "val_tracks": [t.key for t in self.val_tracks],
+            "train_tracks": self.train_cache.keys, "val_tracks": self.val_cache.keys,
             "generator": self.generator.state_dict(), "discriminator": self.discriminator.state_dict(),
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-            "sampler": self.sampler.state_dict(), "rng": _rng_state(self.device),
+            "rng": _rng_state(self.device),
         }
 
     def save_state(self) -> None:
-        atomic_torch_save(self.state_dict(), self.state_path)
+        if self.dist.is_main:
+            atomic_torch_save(self.state_dict(), self.state_path)
+
+    def batch(self, step: int | None = None) -> torch.Tensor:
+        """This rank's share [local_batch, 1, T] of step ``step``'s batch (default: the next step),
+        read directly, without the loader: for tests and benchmarks."""
+        indices = next(iter(StepBatches(self.opts.batch, self.step if step is None else step,
+                                        self.dist.rank, self.dist.world_size)))
+        return torch.stack([self.dataset[i] for i in indices])
+
+    def hours_seen(self, step: int | None = None) -> float:
+        """Audio hours (mono segments) the generator has trained on after ``step`` steps."""
+        return (self.step if step is None else step) * self.opts.batch * self.segment_length / self.cfg.sample_rate / 3600
+
+    def learning_rate(self, step: int | None = None) -> float:
+        """The schedule: lr · lr_gamma^step, a function of the step alone (nothing to save or resume)."""
+        return self.opts.lr * self.opts.lr_gamma ** (self.step if step is None else step)
+
+    def _autocast(self):
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
     # ----------------------------------------------------------------- steps
 
     def train_step(self, real: torch.Tensor) -> dict[str, float]:
         """One discriminator update (from ``adv_start`` on) and one generator update on ``real``
-        [B, 1, T]; advances ``self.step`` and returns the losses as floats."""
+        [local_batch, 1, T]; advances ``self.step`` and returns this rank's losses as floats."""
         w, adv = self.opts.weights, self.step >= self.opts.adv_start
         real = real.to(self.device)
+        lr = self.learning_rate()
+        for group in self.opt_g.param_groups + self.opt_d.param_groups:
+            group["lr"] = lr
         self.generator.train()
         self.discriminator.train()
-        out = self.generator(real)
-        fake = out.audio
-        logs: dict[str, float] = {}
+        with self._autocast():
+            out = self.generator_train(real)
+        fake = out.audio.float()
+        logs: dict[str, float] = {"lr": lr}
 
         if adv:
-            loss_d = discriminator_loss(self.discriminator(fake.detach()), self.discriminator(real))
+            with self._autocast():
+                maps = self.discriminator_train(torch.cat([fake.detach(), real]))
+            d_fake, d_real = _split_maps(maps, real.shape[0])
+            loss_d = discriminator_loss(d_fake, d_real)
             self.opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             logs["grad_norm_d"] = float(torch.nn.utils.clip_grad_norm_(self.discriminator.parameters(),
@@ -315,15 +410,17 @@ class Trainer:
 
         mel = self.mel_loss(fake, real)
         waveform = torch.nn.functional.l1_loss(fake, real)
-        loss = (w.mel * mel + w.waveform * waveform
-                + w.codebook * out.codebook_loss + w.commitment * out.commitment_loss)
+        codebook, commitment = out.codebook_loss.float(), out.commitment_loss.float()
+        loss = w.mel * mel + w.waveform * waveform + w.codebook * codebook + w.commitment * commitment
         if adv:
-            with _frozen(self.discriminator):
+            # The raw module, not the DDP wrapper: D is not updated here, so nothing to reduce.
+            with _frozen(self.discriminator), self._autocast():
                 d_fake = self.discriminator(fake)
                 with torch.no_grad():
                     d_real = self.discriminator(real)
-                feature = feature_matching_loss(d_fake, d_real)
-                adv_g = generator_adversarial_loss(d_fake)
+            d_fake, d_real = _float_maps(d_fake), _float_maps(d_real)
+            feature = feature_matching_loss(d_fake, d_real)
+            adv_g = generator_adversarial_loss(d_fake)
             loss = loss + w.feature * feature + w.adversarial * adv_g
             logs.update(feature=feature.item(), adv_g=adv_g.item())
         self.opt_g.zero_grad(set_to_none=True)
@@ -332,7 +429,7 @@ class Trainer:
         self.opt_g.step()
         self.step += 1
         logs.update(loss_g=loss.item(), mel=mel.item(), waveform=waveform.item(),
-                    codebook=out.codebook_loss.item(), commitment=out.commitment_loss.item())
+                    codebook=codebook.item(), commitment=commitment.item())
         return logs
 
     @torch.no_grad()
@@ -351,7 +448,7 @@ class Trainer:
     def _save_generator(self, metrics: MetricResult | None) -> None:
         extra = {"run": str(self.run_dir), "train_options": self.opts.resume_relevant(),
                  "val": metrics.to_dict() if metrics else None, "lsd_split_hz": LSD_SPLIT_HZ,
-                 "val_tracks": [t.key for t in self.val_tracks]}
+                 "val_tracks": self.val_cache.keys, "hours_seen": self.hours_seen()}
         if metrics is None:
             save_checkpoint(self.run_dir / "generator.pt", self.generator, step=self.step, extra=extra, half=True)
             return
@@ -371,30 +468,39 @@ class Trainer:
                    "(again to abort without saving)")
 
     def fit(self) -> MetricResult | None:
-        """Train until ``opts.steps``; returns the last validation result (if any)."""
-        opts = self.opts
+        """Train until ``opts.steps``; returns the last validation result (if any, rank 0)."""
+        opts, main = self.opts, self.dist.is_main
         last_val = None
+        if main:
+            print(f"global batch {opts.batch} = {self.dist.world_size} process(es) × {self.local_batch} segments "
+                  f"of {self.segment_length} samples; {opts.precision}; device {self.device}")
         bar = tqdm(total=opts.steps, initial=self.step, desc=f"train {self.cfg.name}", unit="step",
-                   dynamic_ncols=True, disable=not opts.progress)
+                   dynamic_ncols=True, disable=not (opts.progress and main))
+        batches = iter(segment_loader(self.dataset, StepBatches(opts.batch, self.step, self.dist.rank,
+                                                                self.dist.world_size), opts.num_workers))
         handlers = {}
         try:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(ValueError):  # not the main thread: keep default handling
                     handlers[sig] = signal.signal(sig, self._request_stop)
-            while self.step < opts.steps and not self._stop_requested:
+            stop = False
+            while self.step < opts.steps and not stop:
                 t0 = time.perf_counter()
-                logs = self.train_step(self.sampler.batch(opts.batch))
+                logs = self.train_step(next(batches))
+                logs, stop = self.dist.mean(logs, self._stop_requested)
                 logs["seconds"] = time.perf_counter() - t0
+                logs["hours_seen"] = self.hours_seen()
                 validating = bool(opts.val_every) and self.step % opts.val_every == 0
-                if validating:
+                if validating and main:
                     last_val = self.validate()
                     self._save_generator(last_val)
                     if last_val is not None:
                         logs.update(val_lsd=last_val.lsd, val_lsd_l=last_val.lsd_l,
                                     val_lsd_h=last_val.lsd_h, val_snr=last_val.snr)
                         bar.write(f"step {self.step}: validation ({len(self.val_excerpts)} excerpts) {last_val}")
-                self.log.write({"step": self.step, **logs})
-                if validating:
+                if main:
+                    self.log.write({"step": self.step, **logs})
+                if validating and main:
                     from .plot import plot_log  # here, so matplotlib loads only when a run plots
 
                     plot_log(self.log.path, self.run_dir / "loss.png")
@@ -404,7 +510,7 @@ class Trainer:
                 bar.set_postfix({k: f"{logs[k]:.3g}" for k in ("mel", "waveform", "adv_g", "loss_d") if k in logs},
                                 refresh=False)
                 bar.update(1)
-            if self._stop_requested:
+            if stop:
                 self.save_state()
                 bar.write(f"stopped at step {self.step}; resume with --resume")
         finally:
