@@ -10,7 +10,7 @@ let package = Package(
         .library(name: "TQCStream", targets: ["TQCStream"]),
     ],
     targets: [
-        // Four C11 atomic operations on a 64-bit integer: what the lock-free ring buffer and the
+        // C11 atomic operations on a 64-bit integer: what the lock-free ring buffer and the
         // cross-thread counters need, without a package dependency (swift-atomics) and without
         // Synchronization.Atomic (iOS 18 / macOS 15 only).
         .target(name: "CTQCAtomics"),

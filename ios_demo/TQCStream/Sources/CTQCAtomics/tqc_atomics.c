@@ -36,3 +36,11 @@ void tqc_atomic_i64_store_release(tqc_atomic_i64 *atomic, int64_t value) {
 int64_t tqc_atomic_i64_fetch_add(tqc_atomic_i64 *atomic, int64_t delta) {
     return atomic_fetch_add_explicit(&atomic->value, delta, memory_order_relaxed);
 }
+
+int64_t tqc_atomic_i64_exchange(tqc_atomic_i64 *atomic, int64_t value) {
+    return atomic_exchange_explicit(&atomic->value, value, memory_order_seq_cst);
+}
+
+void tqc_atomic_fence_seq_cst(void) {
+    atomic_thread_fence(memory_order_seq_cst);
+}

@@ -43,6 +43,20 @@ public final class AtomicInt64: @unchecked Sendable {
     public func add(_ delta: Int64) -> Int64 {
         tqc_atomic_i64_fetch_add(raw, delta)
     }
+
+    /// Sequentially consistent exchange; returns the value before.
+    @inline(__always)
+    @discardableResult
+    public func exchange(_ value: Int64) -> Int64 {
+        tqc_atomic_i64_exchange(raw, value)
+    }
+
+    /// A sequentially consistent fence: a store before it is visible before a load after it
+    /// reads (Dekker's handshake: each side stores its flag, fences, then reads the other's).
+    @inline(__always)
+    public static func fence() {
+        tqc_atomic_fence_seq_cst()
+    }
 }
 
 /// A flag on top of `AtomicInt64` (release on set, acquire on read).

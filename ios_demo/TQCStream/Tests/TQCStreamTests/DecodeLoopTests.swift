@@ -16,7 +16,8 @@ final class DecodeLoopTests: XCTestCase {
 
     struct BackendCrashed: Error {}
 
-    /// State {tag, chunks decoded}; the first state made is channel 0's, the next channel 1's.
+    /// State {tag, chunks decoded}; the first state made is channel 0's, the next channel 1's
+    /// (with `channels` set, states made after a reset cycle through the tags again).
     final class FakeDecoder: ChunkDecoder {
         struct State {
             let tag: Int
@@ -26,6 +27,7 @@ final class DecodeLoopTests: XCTestCase {
         let k: Int
         let hop: Int
         var statesMade = 0
+        var channels = Int.max
         var calls = 0
         var failAtCall: Int?
         var shortBy = 0
@@ -38,7 +40,7 @@ final class DecodeLoopTests: XCTestCase {
 
         func makeInitialState() throws -> State {
             defer { statesMade += 1 }
-            return State(tag: statesMade, chunk: 0)
+            return State(tag: statesMade % channels, chunk: 0)
         }
 
         func decode(codes: CodeChunk, state: State) throws -> (audio: [Float], state: State) {
@@ -237,49 +239,105 @@ final class DecodeLoopTests: XCTestCase {
         XCTAssertNotNil(s.nominalBitrate)
     }
 
-    func testALostPacketIsConcealedAndTheStateCarriedThrough() throws {
+    func testALostPacketIsConcealedWithFadesAndTheStateCarriedThrough() throws {
         let h = try header(channels: 2, nQ: 2, fpp: 8, totalSamples: UInt64(40 * Self.hop))
         let codes = TestStreams.randomCodes(h, frames: 40, seed: 3)
         let decoder = FakeDecoder(k: 6)
         let ring = FloatRingBuffer(minimumCapacity: 1 << 12)
-        let source = ListSource(h, Self.packets(codes, fpp: 8, sequences: [0, 1, 3, 4], lost: [0, 0, 1, 0]))
+        let packets = Self.packets(codes, fpp: 8, sequences: [0, 1, 3, 4], lost: [0, 0, 1, 0])
+        let source = ListSource(h, packets)
         source.eventCount = 1
         let loop = DecodeLoop(source: source, decoder: decoder, ring: ring, chunkFrames: 6, hop: Self.hop)
         loop.run()
         XCTAssertNil(loop.failure)
-        var muted = Array(repeating: false, count: 40)
-        for f in 16..<24 {
-            muted[f] = true
-        }
+        let got = drain(ring)
+        XCTAssertEqual(got, PolicyOracle.output(packets, fpp: 8, hop: Self.hop, k: 6, outputChannels: 2,
+                                                limit: 40 * Self.hop))
+        // the 8-frame gap (32 samples) fades out over all of it from the full level: no hard mute,
+        // no click; the packet after it fades in
+        let left = stride(from: 0, to: got.count, by: 2).map { got[$0] }
         let rows = [Self.concealedRow(codes[0][0], fpp: 8, lostSequence: 2),
                     Self.concealedRow(codes[1][0], fpp: 8, lostSequence: 2)]
-        XCTAssertEqual(drain(ring), Self.expected(rows, muted: muted, k: 6, limit: 40 * Self.hop, outputChannels: 2))
+        let plain = Self.expected(rows, muted: Array(repeating: false, count: 40), k: 6, outputChannels: 2)
+        XCTAssertEqual(left[16 * Self.hop], plain[2 * 16 * Self.hop]) // gain 1 at the gap's first sample
+        XCTAssertEqual(left[24 * Self.hop - 1] / plain[2 * (24 * Self.hop - 1)],
+                       Float(0.5 * (1 + cos(Double.pi * 31 / 32))), accuracy: 1e-6)
+        XCTAssertEqual(left[24 * Self.hop], 0) // the fade-in starts at 0
+        XCTAssertGreaterThan(left[24 * Self.hop + 1], 0)
         // the decoder saw the last good frame repeated (state continuity), not zeros
         let fed = stride(from: 0, to: decoder.fedRow0.count, by: 2).flatMap { decoder.fedRow0[$0] }
         XCTAssertEqual(Array(fed.prefix(40)).map { Int($0) }, rows[0])
         let s = loop.stats.snapshot()
         XCTAssertEqual(s.damagedPackets, 1)
         XCTAssertEqual(s.concealedFrames, 8)
+        XCTAssertEqual(s.decoderResets, 0)
         XCTAssertEqual(s.packetsDecoded, 4)
         XCTAssertEqual(s.streamEvents, 1)
         XCTAssertEqual(s.chunksDecoded, 7)
     }
 
-    func testAHoleInTheSequenceNumbersIsConcealedToo() throws {
-        // as after a code_out_of_range packet, which the reader drops without a lostBefore
+    func testAPacketTheReaderDroppedAddsNothing() throws {
+        // as after a code_out_of_range packet, which the reader drops without a lostBefore:
+        // the policy conceals only what lostBefore reports (corrupt/code_out_of_range.tqc's plan)
         let h = try header(channels: 1, nQ: 1, fpp: 4, totalSamples: nil)
         let codes = TestStreams.randomCodes(h, frames: 16, seed: 4)
         let ring = FloatRingBuffer(minimumCapacity: 1 << 10)
-        let loop = DecodeLoop(source: ListSource(h, Self.packets(codes, fpp: 4, sequences: [0, 1, 3])),
-                              decoder: FakeDecoder(k: 4), ring: ring, chunkFrames: 4, hop: Self.hop, outputChannels: 1)
+        let packets = Self.packets(codes, fpp: 4, sequences: [0, 1, 3])
+        let loop = DecodeLoop(source: ListSource(h, packets), decoder: FakeDecoder(k: 4), ring: ring, chunkFrames: 4,
+                              hop: Self.hop, outputChannels: 1)
         loop.run()
-        XCTAssertEqual(loop.stats.damagedPackets, 1)
-        var muted = Array(repeating: false, count: 16)
-        for f in 8..<12 {
-            muted[f] = true
+        XCTAssertEqual(loop.stats.damagedPackets, 0)
+        XCTAssertEqual(loop.stats.concealedFrames, 0)
+        let row = Array(codes[0][0][0..<8]) + Array(codes[0][0][12..<16])
+        XCTAssertEqual(drain(ring), Self.expected([row], muted: Array(repeating: false, count: 12), k: 4, outputChannels: 1))
+    }
+
+    func testALongGapFadesOutResetsTheStateAndInsertsNoTime() throws {
+        // 9 packets of 32 frames lost = 288 frames > 256: a 64-frame tail (256 samples at hop 4),
+        // a reset, and the next packet decoded from a fresh state, fading in
+        let h = try header(channels: 2, nQ: 2, fpp: 32, totalSamples: nil)
+        let codes = TestStreams.randomCodes(h, frames: 32 * 12, seed: 11)
+        let packets = Self.packets(codes, fpp: 32, sequences: [0, 1, 11], lost: [0, 0, 9])
+        let decoder = FakeDecoder(k: 5)
+        decoder.channels = 2
+        let ring = FloatRingBuffer(minimumCapacity: 1 << 14)
+        let loop = DecodeLoop(source: ListSource(h, packets), decoder: decoder, ring: ring, chunkFrames: 5, hop: Self.hop)
+        loop.run()
+        XCTAssertNil(loop.failure)
+        let got = drain(ring)
+        XCTAssertEqual(got.count, (32 + 32 + 64 + 32) * Self.hop * 2) // not 288 frames of gap
+        XCTAssertEqual(got, PolicyOracle.output(packets, fpp: 32, hop: Self.hop, k: 5, outputChannels: 2))
+        XCTAssertEqual(decoder.statesMade, 4) // two per channel: at the start and at the reset
+        // the 128 frames before the reset end in a partial chunk (128 = 25·5 + 3), padded with 0
+        XCTAssertEqual(decoder.fedRow0[2 * 25].suffix(2), [0, 0])
+        let s = loop.stats.snapshot()
+        XCTAssertEqual(s.decoderResets, 1)
+        XCTAssertEqual(s.concealedFrames, 64)
+        XCTAssertEqual(s.damagedPackets, 9)
+        XCTAssertEqual(s.decodedFrames, 160)
+    }
+
+    func testAForgedSequenceJumpCostsFramesNotHours() throws {
+        // ten CRC-valid one-frame packets numbered 0, 32768, 0, ... at 255 frames per packet:
+        // each claims 32767 lost packets (8.4 million frames); the player adds 4 + 1 frames each
+        let h = try StreamHeader(channels: 1, nQ: 3, fingerprint: fp, codebookSize: 500, framesPerPacket: 255)
+        let codes = TestStreams.randomCodes(h, frames: 11, seed: 12)
+        var forged = h.encode()
+        for i in 0..<11 {
+            forged += TestStreams.packet(h, sequence: i % 2 == 0 ? 0 : 32768, codes: Vectors.slice(codes, i..<(i + 1)))
         }
-        let rows = [Self.concealedRow(codes[0][0], fpp: 4, lostSequence: 2)]
-        XCTAssertEqual(drain(ring), Self.expected(rows, muted: muted, k: 4, outputChannels: 1))
+        let reader = try StreamReader(strict: false)
+        let ring = FloatRingBuffer(minimumCapacity: 1 << 14)
+        let loop = DecodeLoop(source: ReaderPacketSource(reader: reader, bytes: forged), decoder: FakeDecoder(k: 16, hop: 64),
+                              ring: ring, chunkFrames: 16, hop: 64, outputChannels: 1)
+        let started = Date()
+        loop.run()
+        XCTAssertNil(loop.failure)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5)
+        XCTAssertEqual(reader.lostPackets, 10 * 32767)
+        XCTAssertEqual(ring.available, (11 + 10 * 4) * 64)
+        XCTAssertEqual(loop.stats.decoderResets, 10)
+        XCTAssertEqual(loop.stats.concealedFrames, 40)
     }
 
     func testMonoIsCopiedToBothOutputChannels() throws {
@@ -306,16 +364,17 @@ final class DecodeLoopTests: XCTestCase {
                               hop: h.hopLength, outputChannels: 1)
         loop.run()
         XCTAssertNil(loop.failure)
-        let frames = reference.frames
-        var muted = Array(repeating: false, count: frames)
-        for f in 8..<16 {
-            muted[f] = true
-        }
-        let row = Self.concealedRow(reference.codes[0][0], fpp: h.framesPerPacket, lostSequence: 1)
+        // the packets the reader delivers (0, 2, 3, 4; 2 with lostBefore 1), through the policy
+        let delivered = try Vectors.feedAll(try StreamReader(strict: false), data, cuts: [])
+        XCTAssertEqual(delivered.map(\.lostBefore), [0, 1, 0, 0])
         let got = drain(ring)
         XCTAssertEqual(UInt64(got.count), h.totalSamples)
-        XCTAssertEqual(got, Self.expected([row], muted: muted, k: k, limit: Int(h.totalSamples ?? 0), outputChannels: 1,
-                                          hop: h.hopLength))
+        XCTAssertEqual(got, PolicyOracle.output(delivered, fpp: h.framesPerPacket, hop: h.hopLength, k: k,
+                                                outputChannels: 1, limit: Int(h.totalSamples ?? 0)))
+        // the 8-frame gap is 512 samples: 256 of fade-out, then silence, then the fade-in
+        let gap = 8 * h.hopLength
+        XCTAssertNotEqual(got[gap + 255], 0)
+        XCTAssertEqual(got[(gap + 256)..<(2 * gap)].filter { $0 != 0 }.count, 0)
         let s = loop.stats.snapshot()
         XCTAssertEqual(s.damagedPackets, 1)
         XCTAssertEqual(s.streamEvents, 2) // bad_crc, then sequence_gap
@@ -513,13 +572,10 @@ final class DecodeLoopTests: XCTestCase {
         source.finish()
         XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
         XCTAssertNil(loop.failure)
-        var muted = Array(repeating: false, count: 30)
-        for f in 4..<8 {
-            muted[f] = true
-        }
-        let rows = [Self.concealedRow(codes[0][0], fpp: 4, lostSequence: 1),
-                    Self.concealedRow(codes[1][0], fpp: 4, lostSequence: 1)]
-        XCTAssertEqual(drain(ring), Self.expected(rows, muted: muted, k: 5, limit: 30 * Self.hop, outputChannels: 2))
+        let delivered = try Vectors.feedAll(try StreamReader(strict: false), data, cuts: [])
+        XCTAssertEqual(delivered.map(\.sequence), [0, 2, 3, 4, 5, 6, 7])
+        XCTAssertEqual(drain(ring), PolicyOracle.output(delivered, fpp: 4, hop: Self.hop, k: 5, outputChannels: 2,
+                                                        limit: 30 * Self.hop))
         XCTAssertEqual(loop.stats.damagedPackets, 1)
         XCTAssertEqual(loop.stats.streamEvents, 2)
         XCTAssertEqual(loop.stats.bytesReceived, data.count)

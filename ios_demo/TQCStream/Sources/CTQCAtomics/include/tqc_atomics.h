@@ -3,8 +3,8 @@
  *
  * Swift (before Synchronization.Atomic, iOS 18) has no atomics of its own, and the
  * render thread of an audio app must not take a lock. These functions are the whole
- * of what the TQCStream ring buffer and counters need: acquire loads, release stores
- * and a fetch-add. The struct is opaque (Swift sees an OpaquePointer) and lives on
+ * of what the TQCStream ring buffer and counters need: acquire loads, release stores,
+ * a fetch-add, an exchange and a fence. The struct is opaque (Swift sees an OpaquePointer) and lives on
  * its own 64-byte cache line, so a producer's and a consumer's counters never share one.
  */
 #ifndef TQC_ATOMICS_H
@@ -32,6 +32,11 @@ int64_t tqc_atomic_i64_load_relaxed(const tqc_atomic_i64 *atomic);
 void tqc_atomic_i64_store_release(tqc_atomic_i64 *atomic, int64_t value);
 /* Atomic add (memory_order_relaxed, for counters); returns the value before the add. */
 int64_t tqc_atomic_i64_fetch_add(tqc_atomic_i64 *atomic, int64_t delta);
+/* memory_order_seq_cst exchange; returns the value before. */
+int64_t tqc_atomic_i64_exchange(tqc_atomic_i64 *atomic, int64_t value);
+/* A sequentially consistent fence: a store before it and a load after it are not reordered
+ * (the waiter / waker handshake of the ring buffer's "wait for room" needs exactly that). */
+void tqc_atomic_fence_seq_cst(void);
 
 #if defined(__clang__)
 #pragma clang assume_nonnull end

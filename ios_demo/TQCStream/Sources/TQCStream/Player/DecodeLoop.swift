@@ -14,26 +14,33 @@ public enum DecodeLoopError: Error, Equatable, CustomStringConvertible {
 
 /// The decode thread's work: packets in, interleaved PCM into a `FloatRingBuffer`.
 ///
-/// Frames from the `PacketSource` are gathered into chunks of K = chunk_frames frames per
-/// channel. Each full chunk goes through the `ChunkDecoder` once per channel, each channel
-/// carrying its own state from chunk to chunk (a stereo stream has two independent state
-/// sets); the channels are interleaved (a mono stream is copied to every output channel) and
-/// written to the ring, waiting while it is full. At the end, a last partial chunk is padded
-/// with code 0 and only its real frames are kept, and the audio is cut to total_samples when
-/// the header knows it (as `tqcodec decode` does).
+/// Each packet from the `PacketSource` becomes the steps of the one concealment policy
+/// (`ConcealmentPlanner`): decode its frames; before it, conceal a short gap (frames that
+/// repeat the last frame's codes, so the decoder state stays continuous) or, for a gap over
+/// `maxConcealFrames`, a fade-out tail and a decoder reset, with the missing time not
+/// inserted. `ConcealmentFades` gives every output sample its gain (half-cosine fade-out into
+/// a gap, fade-in after it), so a gap neither clicks nor mutes hard. Packets the reader
+/// dropped add nothing.
 ///
-/// **Concealment**, as `tqcodec decode --lenient` and the Java `DecodeLoop` do it: before a
-/// packet with `lostBefore = n`, `n · frames_per_packet` frames are inserted that repeat the
-/// last good frame's codes (zeros before any), so the decoder state stays continuous, and their
-/// audio is muted. The number of missing packets is also read from the sequence numbers of
-/// consecutive packets: a packet the reader dropped as `code_out_of_range` leaves a hole in the
-/// numbering without a `lostBefore`, and is concealed too. Damaged packets are never decoded
-/// (the reader does not deliver them); every good packet is, in order.
+/// Frames are gathered into chunks of K = chunk_frames frames per channel. Each full chunk goes
+/// through the `ChunkDecoder` once per channel, each channel carrying its own state from chunk
+/// to chunk (a stereo stream has two independent state sets); the channels are interleaved (a
+/// mono stream is copied to every output channel) and written to the ring. A partial chunk is
+/// padded with code 0 and only its real frames kept, at the end of the stream and before a
+/// reset (the state then starts again from its initial value). The audio is cut to
+/// total_samples when the header knows it (as `tqcodec decode` does).
+///
+/// When the ring is full the loop sleeps in `FloatRingBuffer.waitForSpace` until the audio
+/// side has made room for a chunk (`fullWaitTimeout` is only a safety net), so a paused or
+/// full player costs no wake-ups.
+///
+/// A `SeekPlan` starts the loop mid-stream: the source must deliver from its start packet,
+/// and the pre-roll samples before the target are decoded and dropped.
 ///
 /// `run()` returns at the end of the stream, on `stop()`, or on an error, which `failure` then
 /// holds; in every case it closes the ring so the consumer can drain it. Run it on a thread of
-/// its own (it blocks on the source and on a full ring). `stop()` cannot interrupt a source
-/// blocked in a read: cancel the source too.
+/// its own (it blocks on the source and on a full ring). `stop()` wakes a wait for room but
+/// cannot interrupt a source blocked in a read: cancel the source too.
 public final class DecodeLoop<Backend: ChunkDecoder>: @unchecked Sendable {
     public let stats: PlayerStats
     private let source: any PacketSource
@@ -44,7 +51,8 @@ public final class DecodeLoop<Backend: ChunkDecoder>: @unchecked Sendable {
     private let outputChannels: Int
     private let manifest: Manifest?
     private let trimToTotalSamples: Bool
-    private let fullWait: TimeInterval
+    private let fullWaitTimeout: TimeInterval
+    private let seek: SeekPlan?
 
     private let stopRequested = AtomicFlag()
     private let done = AtomicFlag()
@@ -55,27 +63,33 @@ public final class DecodeLoop<Backend: ChunkDecoder>: @unchecked Sendable {
     // decode-thread state
     private var channels = 0
     private var nQ = 0
-    private var framesPerPacket = 0
+    private var planner = ConcealmentPlanner(framesPerPacket: 1, hopLength: 1)
+    private var fades = ConcealmentFades()
     private var pending: [CodeChunk] = []   // per channel: the chunk being gathered
-    private var muted: [Bool] = []          // per frame of the chunk: concealed
+    private var gains: [Float] = []         // per sample of the chunk: the concealment gain
     private var fill = 0
-    private var lastFrame: [Int32] = []     // [channel * nQ + q]: the last good frame
+    private var lastFrame: [Int32] = []     // [channel * nQ + q]: the last frame played
     private var states: [Backend.State] = [] // per channel
     private var audio: [[Float]] = []        // per channel, the last chunk's audio
     private var interleaved: [Float] = []
     private var samplesLeft = Int.max       // per channel, before the cut at total_samples
+    private var samplesToDrop = 0           // per channel: a seek's pre-roll still to drop
 
     /// - Parameters:
     ///   - chunkFrames: K, frames per decoder call; `hop`: samples per frame.
     ///   - manifest: when given, each stream is checked to fit the model first.
     ///   - outputChannels: interleaved channels written to the ring: the stream's count, or any for mono.
-    ///   - trimToTotalSamples: cut the audio at total_samples (turn off for a source that joins mid-stream).
-    ///   - fullWait: how long the producer sleeps when the ring is full.
+    ///   - trimToTotalSamples: cut the audio at total_samples (turn off for a source that joins
+    ///     mid-stream at an unknown point).
+    ///   - seek: where the source starts (its first packet is `seek.startPacket`) and the pre-roll to drop.
+    ///   - fullWaitTimeout: the longest single sleep while the ring is full (a safety net: a
+    ///     read that makes room wakes the loop at once).
     public init(source: any PacketSource, decoder: Backend, ring: FloatRingBuffer, chunkFrames: Int, hop: Int,
                 manifest: Manifest? = nil, outputChannels: Int = 2, stats: PlayerStats = PlayerStats(),
-                trimToTotalSamples: Bool = true, fullWait: TimeInterval = 0.001) {
+                trimToTotalSamples: Bool = true, seek: SeekPlan? = nil, fullWaitTimeout: TimeInterval = 0.25) {
         precondition(chunkFrames >= 1 && hop >= 1, "chunkFrames and hop must be positive")
         precondition(outputChannels >= 1, "outputChannels must be positive")
+        precondition(fullWaitTimeout > 0, "fullWaitTimeout must be positive")
         self.source = source
         self.decoder = decoder
         self.ring = ring
@@ -85,17 +99,19 @@ public final class DecodeLoop<Backend: ChunkDecoder>: @unchecked Sendable {
         self.outputChannels = outputChannels
         self.stats = stats
         self.trimToTotalSamples = trimToTotalSamples
-        self.fullWait = fullWait
+        self.seek = seek
+        self.fullWaitTimeout = fullWaitTimeout
         stats.attach(ring: ring, channels: outputChannels)
     }
 
     /// Chunk size and hop from the manifest, which also checks that each stream fits the model.
     public convenience init(source: any PacketSource, decoder: Backend, ring: FloatRingBuffer, manifest: Manifest,
                             outputChannels: Int = 2, stats: PlayerStats = PlayerStats(),
-                            trimToTotalSamples: Bool = true, fullWait: TimeInterval = 0.001) {
+                            trimToTotalSamples: Bool = true, seek: SeekPlan? = nil,
+                            fullWaitTimeout: TimeInterval = 0.25) {
         self.init(source: source, decoder: decoder, ring: ring, chunkFrames: manifest.chunkFrames, hop: manifest.hop,
                   manifest: manifest, outputChannels: outputChannels, stats: stats,
-                  trimToTotalSamples: trimToTotalSamples, fullWait: fullWait)
+                  trimToTotalSamples: trimToTotalSamples, seek: seek, fullWaitTimeout: fullWaitTimeout)
     }
 
     /// The stream's header once the loop has it.
@@ -108,6 +124,7 @@ public final class DecodeLoop<Backend: ChunkDecoder>: @unchecked Sendable {
     /// Ask the loop to end after the current chunk; it then closes the ring.
     public func stop() {
         stopRequested.set()
+        ring.wakeProducer()
     }
 
     /// True once `run()` has returned.
@@ -143,7 +160,6 @@ public final class DecodeLoop<Backend: ChunkDecoder>: @unchecked Sendable {
             throw TQCError(.invalidArgument, "cannot play \(h.channels) channels on \(outputChannels) output channels")
         }
         try start(h)
-        var lastSequence: Int?
         while !stopRequested.isSet {
             let next = try source.next()
             stats.set(.streamEvents, source.eventCount)
@@ -152,32 +168,37 @@ public final class DecodeLoop<Backend: ChunkDecoder>: @unchecked Sendable {
                 try flush()
                 break
             }
-            var lost = packet.lostBefore
-            if let last = lastSequence {
-                let hole = StreamReader.wrap(packet.sequence - last - 1)
-                if hole < StreamReader.halfSequence && hole > lost {
-                    lost = hole
-                }
+            stats.add(.damagedPackets, packet.lostBefore)
+            for step in planner.steps(for: packet) where !stopRequested.isSet {
+                try perform(step, packet)
             }
-            if lost > 0 {
-                stats.add(.damagedPackets, lost)
-                try conceal(frames: lost * framesPerPacket)
+            stats.add(.packetsDecoded, 1)
+            stats.add(.packetBytes, packet.byteCount)
+            stats.add(.packetFrames, packet.frames)
+        }
+    }
+
+    private func perform(_ step: ConcealmentPlanner.Step, _ packet: Packet) throws {
+        fades.begin(step, hop: hop)
+        switch step {
+        case let .conceal(frames):
+            stats.add(.concealedFrames, frames)
+            for _ in 0..<frames where !stopRequested.isSet {
+                try append(lastFrame)
             }
-            for f in 0..<packet.frames {
-                if stopRequested.isSet {
-                    break
-                }
+        case .reset:
+            try flush()
+            states = try freshStates()
+            stats.add(.decoderResets, 1)
+        case let .decode(_, frames):
+            for f in 0..<frames where !stopRequested.isSet {
                 for c in 0..<channels {
                     for q in 0..<nQ {
                         lastFrame[c * nQ + q] = packet[c, q, f]
                     }
                 }
-                try append(lastFrame, muted: false)
+                try append(lastFrame)
             }
-            lastSequence = packet.sequence
-            stats.add(.packetsDecoded, 1)
-            stats.add(.packetBytes, packet.byteCount)
-            stats.add(.packetFrames, packet.frames)
         }
     }
 
@@ -187,48 +208,48 @@ public final class DecodeLoop<Backend: ChunkDecoder>: @unchecked Sendable {
         headerLock.unlock()
         channels = h.channels
         nQ = h.nQ
-        framesPerPacket = h.framesPerPacket
+        planner = ConcealmentPlanner(header: h)
+        fades = ConcealmentFades()
         pending = Array(repeating: CodeChunk(nQ: nQ, frames: chunkFrames), count: channels)
-        muted = Array(repeating: false, count: chunkFrames)
+        gains = Array(repeating: 1, count: chunkFrames * hop)
         lastFrame = Array(repeating: 0, count: channels * nQ)
+        states = try freshStates()
+        audio = Array(repeating: [], count: channels)
+        interleaved = Array(repeating: 0, count: chunkFrames * hop * outputChannels)
+        let firstSample = seek?.startSample ?? 0 // the pre-roll before it is dropped, not counted
+        if trimToTotalSamples, let total = h.totalSamples {
+            samplesLeft = max(0, Int(clamping: total) - firstSample)
+        } else {
+            samplesLeft = Int.max
+        }
+        samplesToDrop = seek?.dropSamples ?? 0
+        stats.setStream(h, startSample: seek?.startSample ?? 0)
+    }
+
+    private func freshStates() throws -> [Backend.State] {
         var fresh: [Backend.State] = []
         for _ in 0..<channels { // channel 0 first
             fresh.append(try decoder.makeInitialState())
         }
-        states = fresh
-        audio = Array(repeating: [], count: channels)
-        interleaved = Array(repeating: 0, count: chunkFrames * hop * outputChannels)
-        if trimToTotalSamples, let total = h.totalSamples {
-            samplesLeft = Int(clamping: total)
-        } else {
-            samplesLeft = Int.max
-        }
-        stats.setStream(h)
+        return fresh
     }
 
-    private func conceal(frames: Int) throws {
-        stats.add(.concealedFrames, frames)
-        var k = 0
-        while k < frames && !stopRequested.isSet {
-            try append(lastFrame, muted: true)
-            k += 1
-        }
-    }
-
-    private func append(_ frame: [Int32], muted mute: Bool) throws {
+    private func append(_ frame: [Int32]) throws {
         for c in 0..<channels {
             for q in 0..<nQ {
                 pending[c][q, fill] = frame[c * nQ + q]
             }
         }
-        muted[fill] = mute
+        for i in (fill * hop)..<((fill + 1) * hop) {
+            gains[i] = fades.next()
+        }
         fill += 1
         if fill == chunkFrames {
             try decodeChunk(realFrames: chunkFrames)
         }
     }
 
-    /// At the end: pad the partial chunk with code 0 (as the offline decoder does) and keep its frames.
+    /// Pad the partial chunk with code 0 (as the offline decoder does) and keep its frames.
     private func flush() throws {
         guard fill > 0 else {
             return
@@ -240,7 +261,6 @@ public final class DecodeLoop<Backend: ChunkDecoder>: @unchecked Sendable {
                     pending[c][q, f] = 0
                 }
             }
-            muted[f] = false
         }
         try decodeChunk(realFrames: frames)
     }
@@ -256,34 +276,32 @@ public final class DecodeLoop<Backend: ChunkDecoder>: @unchecked Sendable {
             audio[c] = out.audio // a value: the decoder cannot change it behind our back
             states[c] = out.state
         }
-        stats.add(.decodeNanoseconds, Int(DispatchTime.now().uptimeNanoseconds - started))
-        stats.add(.chunksDecoded, 1)
-        stats.add(.decodedFrames, realFrames)
+        stats.recordChunk(nanoseconds: Int(DispatchTime.now().uptimeNanoseconds - started), frames: realFrames)
+        fill = 0
 
-        let n = min(realFrames * hop, samplesLeft)
+        let real = realFrames * hop
+        let dropped = min(samplesToDrop, real)
+        samplesToDrop -= dropped
+        let n = min(real - dropped, samplesLeft)
         samplesLeft -= n
         var k = 0
-        for i in 0..<n {
-            let silent = muted[i / hop]
+        for i in dropped..<(dropped + n) {
+            let gain = gains[i]
             for o in 0..<outputChannels {
-                interleaved[k] = silent ? 0 : audio[channels == 1 ? 0 : o][i]
+                interleaved[k] = gain * audio[channels == 1 ? 0 : o][i]
                 k += 1
             }
-        }
-        fill = 0
-        for f in 0..<chunkFrames {
-            muted[f] = false
         }
         writeAll(count: k)
     }
 
+    /// Write `interleaved[0..<count]`, sleeping while the ring is full.
     private func writeAll(count: Int) {
         var offset = 0
         while offset < count && !stopRequested.isSet {
-            let n = ring.write(interleaved, range: offset..<count)
-            offset += n
-            if n == 0 {
-                Thread.sleep(forTimeInterval: fullWait)
+            offset += ring.write(interleaved, range: offset..<count)
+            if offset < count {
+                ring.waitForSpace(count - offset, timeout: fullWaitTimeout)
             }
         }
     }

@@ -1,3 +1,6 @@
+import Dispatch
+import Foundation
+
 /// Lock-free single-producer single-consumer ring of floats: the decode thread writes
 /// interleaved PCM, the audio render thread reads it.
 ///
@@ -14,6 +17,13 @@
 /// Apple platforms; the atomics cost one C call per side per block.
 ///
 /// `close()` (producer, after its last write) marks the end of the stream.
+///
+/// **Waiting for room.** A producer that finds the ring full sleeps in `waitForSpace` on a
+/// semaphore instead of polling: it publishes how many samples it wants, and the consumer,
+/// after a read that leaves at least that much room, signals once. The render thread thus
+/// never waits and only signals when a producer sleeps and enough room has been made (about
+/// once per chunk-sized read, not once per render call). A timeout bounds every wait, as a
+/// safety net only.
 public final class FloatRingBuffer: @unchecked Sendable {
     /// Samples the ring holds: a power of two.
     public let capacity: Int
@@ -22,6 +32,9 @@ public final class FloatRingBuffer: @unchecked Sendable {
     private let writePosition = AtomicInt64() // written by the producer only
     private let readPosition = AtomicInt64()  // written by the consumer only
     private let closed = AtomicFlag()
+    private let wantedSpace = AtomicInt64()    // samples a sleeping producer waits for; 0: none sleeps
+    private let spaceMade = DispatchSemaphore(value: 0)
+    private let wakeups = AtomicInt64()
 
     /// - Parameter minimumCapacity: samples (1...2^30); rounded up to a power of two.
     public init(minimumCapacity: Int) {
@@ -97,7 +110,46 @@ public final class FloatRingBuffer: @unchecked Sendable {
             (to + first).update(from: storage, count: n - first)
         }
         readPosition.store(r &+ Int64(n)) // release: the producer may now overwrite them
+        AtomicInt64.fence() // the store above before the load below (the producer fences the other way)
+        let wanted = wantedSpace.loadRelaxed()
+        if wanted > 0 && Int64(capacity) - (w &- (r &+ Int64(n))) >= wanted && wantedSpace.exchange(0) == wanted {
+            spaceMade.signal() // once per sleep: the exchange lets only one reader through
+        }
         return n
+    }
+
+    /// Producer: sleep until at least `samples` (clamped to 1...capacity) can be written, the
+    /// ring is woken (`wakeProducer`), or `timeout` passes. Returns true if the room is there.
+    @discardableResult
+    public func waitForSpace(_ samples: Int, timeout: TimeInterval) -> Bool {
+        let want = Int64(min(max(samples, 1), capacity))
+        if Int64(free) >= want {
+            return true
+        }
+        wantedSpace.exchange(want)
+        AtomicInt64.fence() // published before the check below reads the consumer's position
+        if Int64(free) >= want {
+            wantedSpace.exchange(0)
+            return true
+        }
+        let signalled = spaceMade.wait(timeout: .now() + timeout) == .success
+        if !signalled && wantedSpace.exchange(0) == 0 {
+            spaceMade.wait() // a reader signalled between our timeout and the exchange: consume it
+        }
+        wakeups.add(1)
+        return Int64(free) >= want
+    }
+
+    /// Wake a producer sleeping in `waitForSpace` (to stop it), from any thread but the render thread.
+    public func wakeProducer() {
+        if wantedSpace.exchange(0) != 0 {
+            spaceMade.signal()
+        }
+    }
+
+    /// Times the producer woke from `waitForSpace` (by a read, a wake or a timeout).
+    public var producerWakeups: Int {
+        Int(wakeups.load())
     }
 
     /// Producer: no more writes will come.

@@ -10,7 +10,8 @@ public final class PlayerStats: @unchecked Sendable {
     enum Counter: Int, CaseIterable {
         case chunksDecoded, packetsDecoded, damagedPackets, concealedFrames, streamEvents
         case decodeNanoseconds, decodedFrames, underruns, playedFrames, bytesReceived
-        case packetBytes, packetFrames
+        case packetBytes, packetFrames, decoderResets, lastChunkNanoseconds, maxChunkNanoseconds
+        case startSample
     }
 
     private let counters: [AtomicInt64] = Counter.allCases.map { _ in AtomicInt64() }
@@ -41,10 +42,23 @@ public final class PlayerStats: @unchecked Sendable {
         ringChannels = max(1, channels)
     }
 
-    func setStream(_ header: StreamHeader) {
+    /// The stream's header, and the sample (per channel) playing starts at: 0, or a seek's target.
+    func setStream(_ header: StreamHeader, startSample: Int = 0) {
         lock.lock()
-        defer { lock.unlock() }
         self.header = header
+        lock.unlock()
+        set(.startSample, startSample)
+    }
+
+    /// One chunk through the decoder (all channels): its wall-clock time and real frames.
+    func recordChunk(nanoseconds: Int, frames: Int) {
+        add(.decodeNanoseconds, nanoseconds)
+        add(.chunksDecoded, 1)
+        add(.decodedFrames, frames)
+        set(.lastChunkNanoseconds, nanoseconds)
+        if nanoseconds > value(.maxChunkNanoseconds) { // only the decode thread writes it
+            set(.maxChunkNanoseconds, nanoseconds)
+        }
     }
 
     /// Chunks of K frames (all channels together) that went through the decoder.
@@ -55,6 +69,8 @@ public final class PlayerStats: @unchecked Sendable {
     public var damagedPackets: Int { value(.damagedPackets) }
     /// Frames concealed (muted, decoder state carried by repeating the last good frame).
     public var concealedFrames: Int { value(.concealedFrames) }
+    /// Decoder state resets: gaps too long to conceal (over `ConcealmentPlanner.maxConcealFrames`).
+    public var decoderResets: Int { value(.decoderResets) }
     /// Problems the stream reader reported (bad CRC, lost sync, gaps, ...).
     public var streamEvents: Int { value(.streamEvents) }
     /// Codec frames decoded (concealed ones included, the padding of the last chunk not).
@@ -94,6 +110,12 @@ public final class PlayerStats: @unchecked Sendable {
         s.bytesReceived = bytesReceived
         s.decodeSeconds = decodeSeconds
         s.bufferedFrames = bufferedFrames
+        s.decoderResets = decoderResets
+        if s.chunksDecoded > 0 {
+            s.lastChunkSeconds = Double(value(.lastChunkNanoseconds)) / 1e9
+            s.maxChunkSeconds = Double(value(.maxChunkNanoseconds)) / 1e9
+            s.meanChunkSeconds = s.decodeSeconds / Double(s.chunksDecoded)
+        }
         if let header {
             let frameSeconds = Double(header.hopLength) / Double(header.sampleRate)
             s.sampleRate = header.sampleRate
@@ -101,6 +123,8 @@ public final class PlayerStats: @unchecked Sendable {
             s.audioSeconds = Double(s.decodedFrames) * frameSeconds
             s.bufferedSeconds = Double(s.bufferedFrames) / Double(header.sampleRate)
             s.nominalBitrate = header.bitrate
+            s.positionSeconds = Double(value(.startSample) + s.playedFrames) / Double(header.sampleRate)
+            s.durationSeconds = header.totalSamples.map { Double($0) / Double(header.sampleRate) }
             let frames = value(.packetFrames)
             if frames > 0 {
                 s.measuredBitsPerSecond = Double(8 * value(.packetBytes)) / (Double(frames) * frameSeconds)
@@ -115,6 +139,7 @@ public final class PlayerStats: @unchecked Sendable {
         public var packetsDecoded = 0
         public var damagedPackets = 0
         public var concealedFrames = 0
+        public var decoderResets = 0
         public var streamEvents = 0
         public var decodedFrames = 0
         public var underruns = 0
@@ -125,6 +150,15 @@ public final class PlayerStats: @unchecked Sendable {
         public var audioSeconds = 0.0
         public var bufferedFrames = 0
         public var bufferedSeconds = 0.0
+        /// Decode time of the last chunk, the mean and the slowest so far (all channels of a
+        /// chunk together); nil before the first chunk.
+        public var lastChunkSeconds: Double?
+        public var meanChunkSeconds: Double?
+        public var maxChunkSeconds: Double?
+        /// Where playback is: the start (0, or a seek's target) plus the audio handed to the output.
+        public var positionSeconds = 0.0
+        /// The stream's length from total_samples; nil for a live stream.
+        public var durationSeconds: Double?
         public var sampleRate: Int?
         public var streamChannels: Int?
         /// The stream's steady-state rate (full packets, overhead included), from its header.
@@ -136,6 +170,14 @@ public final class PlayerStats: @unchecked Sendable {
         /// than real time). nil before the first chunk.
         public var realTimeFactor: Double? {
             audioSeconds > 0 ? decodeSeconds / audioSeconds : nil
+        }
+
+        /// Position over duration in [0, 1]; nil when the length is unknown (live) or zero.
+        public var progress: Double? {
+            guard let durationSeconds, durationSeconds > 0 else {
+                return nil
+            }
+            return min(1, max(0, positionSeconds / durationSeconds))
         }
     }
 }

@@ -1,0 +1,110 @@
+import Foundation
+import XCTest
+@testable import TQCStream
+
+/// The producer side of a full ring sleeps until the audio side has made room, instead of
+/// polling: wake-ups are counted while nothing is read (a paused player, a full buffer).
+final class WaitForSpaceTests: XCTestCase {
+    func testWaitReturnsAtOnceWithRoomAndTimesOutWithout() {
+        let ring = FloatRingBuffer(minimumCapacity: 16)
+        XCTAssertTrue(ring.waitForSpace(16, timeout: 5))
+        XCTAssertEqual(ring.producerWakeups, 0) // no sleep
+        XCTAssertEqual(ring.write([Float](repeating: 1, count: 16), range: 0..<16), 16)
+        let started = Date()
+        XCTAssertFalse(ring.waitForSpace(4, timeout: 0.05))
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 0.04)
+        XCTAssertEqual(ring.producerWakeups, 1)
+    }
+
+    func testAReadThatMakesEnoughRoomWakesTheProducerAtOnce() {
+        let ring = FloatRingBuffer(minimumCapacity: 64)
+        XCTAssertEqual(ring.write([Float](repeating: 1, count: 64), range: 0..<64), 64)
+        final class Outcome: @unchecked Sendable { // written before `woke` is signalled, read after
+            var waited = 0.0
+            var hadRoom = false
+        }
+        let woke = DispatchSemaphore(value: 0)
+        let outcome = Outcome()
+        Thread.detachNewThread {
+            let started = Date()
+            outcome.hadRoom = ring.waitForSpace(32, timeout: 30) // the timeout is not what ends this wait
+            outcome.waited = Date().timeIntervalSince(started)
+            woke.signal()
+        }
+        usleep(50_000)
+        var out = [Float](repeating: 0, count: 8)
+        // 8 samples of room: not enough for the 32 asked, no wake-up
+        XCTAssertEqual(out.withUnsafeMutableBufferPointer { ring.read(into: $0) }, 8)
+        XCTAssertEqual(woke.wait(timeout: .now() + 0.1), .timedOut)
+        for _ in 0..<3 { // 32 samples of room now
+            XCTAssertEqual(out.withUnsafeMutableBufferPointer { ring.read(into: $0) }, 8)
+        }
+        XCTAssertEqual(woke.wait(timeout: .now() + 5), .success)
+        XCTAssertTrue(outcome.hadRoom)
+        XCTAssertLessThan(outcome.waited, 5)
+        XCTAssertEqual(ring.producerWakeups, 1)
+    }
+
+    /// A decode loop whose ring is full and nobody reads (a paused player): before, it woke every
+    /// millisecond (~200 wake-ups in 200 ms); now it sleeps, waking only on its safety timeout.
+    func testAFullRingCostsAHandfulOfWakeUpsNotOnePerMillisecond() throws {
+        let h = try StreamHeader(channels: 1, nQ: 1, fingerprint: TestStreams.fingerprint(5), hopLength: 4,
+                                 codebookSize: 500, framesPerPacket: 4)
+        let ring = FloatRingBuffer(minimumCapacity: 256)
+        let loop = DecodeLoop(source: EndlessSource(h), decoder: DecodeLoopTests.FakeDecoder(k: 4), ring: ring,
+                              chunkFrames: 4, hop: 4, outputChannels: 1)
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            loop.run()
+            done.signal()
+        }
+        let end = Date().addingTimeInterval(10)
+        while ring.free > 0 && Date() < end {
+            usleep(1000)
+        }
+        XCTAssertEqual(ring.free, 0)
+        let before = ring.producerWakeups
+        usleep(200_000)
+        let wakeups = ring.producerWakeups - before
+        print("full ring, nothing read for 200 ms: \(wakeups) producer wake-up(s)")
+        XCTAssertLessThanOrEqual(wakeups, 3, "the producer woke \(wakeups) times in 200 ms with a full ring")
+        XCTAssertEqual(ring.free, 0)
+
+        // playing resumes: reads make room and the producer refills the ring promptly
+        var out = [Float](repeating: 0, count: 128)
+        XCTAssertEqual(out.withUnsafeMutableBufferPointer { ring.read(into: $0) }, 128)
+        let refill = Date().addingTimeInterval(2)
+        while ring.free > 0 && Date() < refill {
+            usleep(1000)
+        }
+        XCTAssertEqual(ring.free, 0, "the producer did not refill within 2 s (its safety timeout is 0.25 s)")
+
+        // stop() wakes a sleeping producer at once
+        let stopped = Date()
+        loop.stop()
+        XCTAssertEqual(done.wait(timeout: .now() + 5), .success)
+        XCTAssertLessThan(Date().timeIntervalSince(stopped), 0.2)
+        XCTAssertTrue(ring.isClosed)
+    }
+
+    /// Packets of 4 frames of code 1, 2, 3, 4, forever.
+    final class EndlessSource: PacketSource {
+        let streamHeader: StreamHeader
+        var sequence = 0
+        var eventCount: Int { 0 }
+        var bytesReceived: Int { 0 }
+
+        init(_ header: StreamHeader) {
+            streamHeader = header
+        }
+
+        func header() throws -> StreamHeader {
+            streamHeader
+        }
+
+        func next() throws -> Packet? {
+            defer { sequence = (sequence + 1) & 0xFFFF }
+            return Packet(sequence: sequence, offset: 0, channels: 1, nQ: 1, frames: 4, codes: [1, 2, 3, 4])
+        }
+    }
+}
