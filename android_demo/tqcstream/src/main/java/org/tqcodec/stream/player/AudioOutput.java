@@ -13,4 +13,12 @@ public interface AudioOutput extends AudioSink {
      *     session was stopped or failed (stop at once)
      */
     void finish(boolean playToEnd);
+
+    /** Hold playback where it is (the session was paused); what was written stays queued. */
+    default void pause() {
+    }
+
+    /** Go on after {@link #pause()}. */
+    default void resume() {
+    }
 }

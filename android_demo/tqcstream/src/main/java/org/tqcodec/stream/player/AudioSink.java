@@ -18,4 +18,12 @@ public interface AudioSink {
      * @return samples written (a multiple of {@link #channels()})
      */
     int write(float[] interleaved, int offset, int samples);
+
+    /**
+     * Frames the sink's own buffer holds when full, or 0 if it does not say. A full sink is
+     * waited on for half of this (it then still holds half a buffer), not polled.
+     */
+    default int bufferFrames() {
+        return 0;
+    }
 }

@@ -4,7 +4,8 @@ import org.tqcodec.stream.Packet;
 import org.tqcodec.stream.StreamHeader;
 import org.tqcodec.stream.TqcException;
 
-import java.util.concurrent.locks.LockSupport;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The decode thread's work: packets in, interleaved PCM into a {@link RingBuffer}.
@@ -12,16 +13,22 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Frames from the {@link PacketSource} are gathered into chunks of K = chunk_frames frames per
  * channel. Each full chunk goes through the {@link ChunkDecoder} once per channel, each channel
  * carrying its own state from chunk to chunk; the channels are interleaved (a mono stream is
- * copied to every output channel) and written to the ring, waiting while it is full. At the
- * end, a last partial chunk is padded with code 0 and only its real frames are kept, and the
- * audio is cut to total_samples when the header knows it (as {@code tqcodec decode} does).
+ * copied to every output channel) and written to the ring, sleeping while it is full until the
+ * audio thread has made room. At the end, a last partial chunk is padded with code 0 and only
+ * its real frames are kept, and the audio is cut to total_samples when the header knows it (as
+ * {@code tqcodec decode} does).
  *
- * <p><b>Concealment</b>, as {@code tqcodec decode --lenient} does it: before a packet with
- * {@code lostBefore = n}, {@code n · frames_per_packet} frames are inserted that repeat the last
- * good frame's codes (zeros before any), so the decoder state stays continuous, and their audio is
- * zeroed afterwards. The number of missing packets is also read from the sequence numbers of
- * consecutive packets: a packet the reader dropped as {@code code_out_of_range} carries no
- * {@code lostBefore} on the next one but leaves a hole in the numbering, and is concealed too.
+ * <p><b>Concealment</b> follows the one policy ({@link ConcealmentPlanner}): each packet becomes
+ * plan steps. {@code conceal G} feeds the decoder G frames repeating the last frame's codes
+ * (zeros before any), so its state stays continuous, and their audio fades out (half-cosine over
+ * min(FADE_SAMPLES, G·hop) samples from the level of the sample before, then silence); the
+ * decoded audio after a gap fades in over FADE_SAMPLES samples. {@code reset} decodes the partial
+ * chunk gathered so far and returns every channel's state to its initial value; the time of a
+ * gap that long is not inserted.
+ *
+ * <p><b>Seeking</b>: a loop built with {@link Builder#startAt} reads a stream that starts at
+ * frame {@code firstFrame} (a {@link SeekPlanner.Plan}'s start packet) and drops the pre-roll
+ * samples before the seek target.
  *
  * <p>{@link #run()} returns at the end of the stream, on {@link #stop()}, or on an error, which
  * {@link #failure()} then holds; in every case it closes the ring so the consumer can drain it.
@@ -29,8 +36,6 @@ import java.util.concurrent.locks.LockSupport;
  * thread as well.
  */
 public final class DecodeLoop implements Runnable {
-    private static final int SEQUENCE_MODULUS = 1 << 16;
-
     /** Options. */
     public static final class Builder {
         private final PacketSource source;
@@ -42,7 +47,9 @@ public final class DecodeLoop implements Runnable {
         private PlayerStats stats = new PlayerStats();
         private Manifest manifest;
         private boolean trimToTotalSamples = true;
-        private long fullWaitNanos = 1_000_000;
+        private long fullWaitNanos = 100_000_000;
+        private long firstFrame;
+        private long dropSamples;
 
         public Builder(PacketSource source, ChunkDecoder decoder, RingBuffer ring, int chunkFrames, int hop) {
             if (chunkFrames < 1 || hop < 1) {
@@ -66,8 +73,26 @@ public final class DecodeLoop implements Runnable {
         public Builder stats(PlayerStats v) { stats = v; return this; }
         /** Cut the audio to total_samples (default true); turn off for a source that starts mid-stream. */
         public Builder trimToTotalSamples(boolean v) { trimToTotalSamples = v; return this; }
-        /** How long the producer parks when the ring is full (default 1 ms). */
+        /**
+         * The safety net of a wait for room in a full ring (default 100 ms): the audio thread
+         * wakes the decode thread as soon as it has read enough, so this only bounds a lost
+         * wake-up.
+         */
         public Builder fullWaitNanos(long v) { fullWaitNanos = v; return this; }
+
+        /**
+         * The source starts at frame {@code firstFrame} of the stream (total_samples then caps
+         * what follows it), and the first {@code dropSamples} samples per channel are decoded
+         * but not played (a seek's pre-roll).
+         */
+        public Builder startAt(long firstFrame, long dropSamples) {
+            if (firstFrame < 0 || dropSamples < 0) {
+                throw new IllegalArgumentException("firstFrame and dropSamples must not be negative");
+            }
+            this.firstFrame = firstFrame;
+            this.dropSamples = dropSamples;
+            return this;
+        }
 
         public DecodeLoop build() {
             if (outputChannels < 1) {
@@ -87,6 +112,7 @@ public final class DecodeLoop implements Runnable {
     private final Manifest manifest;
     private final boolean trim;
     private final long fullWaitNanos;
+    private final long firstFrame;
 
     private volatile boolean stopRequested;
     private volatile boolean done;
@@ -94,15 +120,22 @@ public final class DecodeLoop implements Runnable {
     private volatile StreamHeader header;
 
     // decode-thread state
-    private int channels, nQ, framesPerPacket;
-    private int[][][] pending;  // [channel][q][K]: the chunk being gathered
-    private boolean[] muted;    // per frame of the chunk: concealed
+    private int channels, nQ;
+    private ConcealmentPlanner planner;
+    private int[][][] pending;    // [channel][q][K]: the chunk being gathered
+    private int[] concealAt;      // per frame of the chunk: its first sample's offset in a conceal step, or -1
+    private int[] concealLength;  // ... that step's fade-out length L
+    private float[] concealLevel; // ... and the gain its fade-out starts from
+    private int[] fadeInAt;       // per decoded frame: its first sample's offset after a gap, or -1 (gain 1)
     private int fill;
-    private int[][] last;       // [channel][q]: last good frame
-    private float[][][] states; // per channel
-    private float[][] audio;    // per channel, K·hop
+    private int[][] last;         // [channel][q]: the last frame's codes
+    private float[][][] states;   // per channel
+    private float[][] audio;      // per channel, K·hop
     private float[] interleaved;
-    private long samplesLeft;   // per channel, before the cut at total_samples
+    private long samplesLeft;     // per channel, before the cut at total_samples
+    private long dropLeft;        // per channel, pre-roll still to drop
+    private float level;          // gain of the last decoded sample (0 before any)
+    private long sinceGap = Long.MAX_VALUE; // samples decoded since the last conceal step
 
     private DecodeLoop(Builder b) {
         source = b.source;
@@ -115,6 +148,8 @@ public final class DecodeLoop implements Runnable {
         manifest = b.manifest;
         trim = b.trimToTotalSamples;
         fullWaitNanos = b.fullWaitNanos;
+        firstFrame = b.firstFrame;
+        dropLeft = b.dropSamples;
     }
 
     public PlayerStats stats() { return stats; }
@@ -122,8 +157,11 @@ public final class DecodeLoop implements Runnable {
     /** The stream's header once the loop has it, else null. */
     public StreamHeader header() { return header; }
 
-    /** Ask the loop to end after the current chunk; it then closes the ring. */
-    public void stop() { stopRequested = true; }
+    /** Ask the loop to end after the current chunk (a wait for room ends at once); it then closes the ring. */
+    public void stop() {
+        stopRequested = true;
+        ring.abortWaits();
+    }
 
     /** True once {@link #run()} has returned. */
     public boolean isDone() { return done; }
@@ -161,7 +199,6 @@ public final class DecodeLoop implements Runnable {
                     + outChannels + " output channels");
         }
         start(h);
-        int lastSeq = -1;
         while (!stopRequested) {
             Packet p = source.next();
             stats.streamEvents.set(source.eventCount());
@@ -169,28 +206,21 @@ public final class DecodeLoop implements Runnable {
                 flush();
                 break;
             }
-            long lost = p.lostBefore();
-            if (lastSeq >= 0) {
-                int hole = Math.floorMod(p.sequence() - lastSeq - 1, SEQUENCE_MODULUS);
-                if (hole < SEQUENCE_MODULUS / 2 && hole > lost) {
-                    lost = hole;
+            stats.damagedPackets.addAndGet(p.lostBefore());
+            List<ConcealmentPlanner.Step> steps = planner.plan(p.sequence(), p.frames(), p.lostBefore());
+            for (int i = 0; i < steps.size() && !stopRequested; i++) {
+                ConcealmentPlanner.Step s = steps.get(i);
+                switch (s.kind) {
+                    case CONCEAL:
+                        conceal((int) s.frames);
+                        break;
+                    case RESET:
+                        resetState();
+                        break;
+                    default:
+                        decodeFrames(p);
                 }
             }
-            if (lost > 0) {
-                stats.damagedPackets.addAndGet(lost);
-                conceal(lost * framesPerPacket);
-            }
-            int[][][] codes = p.codes();
-            int frames = p.frames();
-            for (int f = 0; f < frames && !stopRequested; f++) {
-                for (int c = 0; c < channels; c++) {
-                    for (int q = 0; q < nQ; q++) {
-                        last[c][q] = codes[c][q][f];
-                    }
-                }
-                append(last, false);
-            }
-            lastSeq = p.sequence();
             stats.packetsDecoded.incrementAndGet();
         }
     }
@@ -199,9 +229,12 @@ public final class DecodeLoop implements Runnable {
         header = h;
         channels = h.channels();
         nQ = h.nQ();
-        framesPerPacket = h.framesPerPacket();
+        planner = new ConcealmentPlanner(h.framesPerPacket(), hop);
         pending = new int[channels][nQ][chunkFrames];
-        muted = new boolean[chunkFrames];
+        concealAt = new int[chunkFrames];
+        concealLength = new int[chunkFrames];
+        concealLevel = new float[chunkFrames];
+        fadeInAt = new int[chunkFrames];
         last = new int[channels][nQ];
         states = new float[channels][][];
         for (int c = 0; c < channels; c++) {
@@ -209,31 +242,72 @@ public final class DecodeLoop implements Runnable {
         }
         audio = new float[channels][chunkFrames * hop];
         interleaved = new float[chunkFrames * hop * outChannels];
-        samplesLeft = trim && h.hasTotalSamples() && h.totalSamples() >= 0 ? h.totalSamples() : Long.MAX_VALUE;
+        samplesLeft = trim && h.hasTotalSamples() && h.totalSamples() >= 0
+                ? Math.max(0, h.totalSamples() - firstFrame * hop) : Long.MAX_VALUE;
         stats.setFrameSeconds((double) hop / h.sampleRate());
+        stats.setChunkSeconds((double) chunkFrames * hop / h.sampleRate());
         stats.setBuffer(ring, outChannels, (int) Math.min(Integer.MAX_VALUE, h.sampleRate()));
     }
 
-    private void conceal(long frames) throws InterruptedException {
-        stats.concealedFrames.addAndGet(frames);
-        for (long k = 0; k < frames && !stopRequested; k++) {
-            append(last, true);
+    private void decodeFrames(Packet p) throws InterruptedException {
+        int[][][] codes = p.codes();
+        int frames = p.frames();
+        for (int f = 0; f < frames && !stopRequested; f++) {
+            for (int c = 0; c < channels; c++) {
+                for (int q = 0; q < nQ; q++) {
+                    last[c][q] = codes[c][q][f];
+                }
+            }
+            concealAt[fill] = -1;
+            if (sinceGap < ConcealmentPlanner.FADE_SAMPLES) {
+                fadeInAt[fill] = (int) sinceGap;
+                level = ConcealmentPlanner.fadeIn(sinceGap + hop - 1);
+            } else {
+                fadeInAt[fill] = -1;
+                level = 1f;
+            }
+            sinceGap = sinceGap >= Long.MAX_VALUE - hop ? Long.MAX_VALUE : sinceGap + hop;
+            append();
         }
     }
 
-    private void append(int[][] frame, boolean mute) throws InterruptedException {
+    /** {@code frames} frames repeating the last codes, fading out from the current level. */
+    private void conceal(int frames) throws InterruptedException {
+        stats.concealedFrames.addAndGet(frames);
+        int length = (int) Math.min(ConcealmentPlanner.FADE_SAMPLES, (long) frames * hop);
+        float from = level;
+        for (int k = 0; k < frames && !stopRequested; k++) {
+            concealAt[fill] = k * hop;
+            concealLength[fill] = length;
+            concealLevel[fill] = from;
+            fadeInAt[fill] = -1;
+            append();
+        }
+        level = 0f;
+        sinceGap = 0;
+    }
+
+    /** The plan's reset: finish the frames gathered so far, then start every channel's state afresh. */
+    private void resetState() throws InterruptedException {
+        stats.decoderResets.incrementAndGet();
+        flush();
+        for (int c = 0; c < channels; c++) {
+            states[c] = decoder.initState();
+        }
+    }
+
+    private void append() throws InterruptedException {
         for (int c = 0; c < channels; c++) {
             for (int q = 0; q < nQ; q++) {
-                pending[c][q][fill] = frame[c][q];
+                pending[c][q][fill] = last[c][q];
             }
         }
-        muted[fill] = mute;
         if (++fill == chunkFrames) {
             decodeChunk(chunkFrames);
         }
     }
 
-    /** At the end: pad the partial chunk with code 0 (as the offline decoder does) and keep its frames. */
+    /** Pad the partial chunk with code 0 (as the offline decoder does at the end) and keep its frames. */
     private void flush() throws InterruptedException {
         if (fill == 0) {
             return;
@@ -245,9 +319,17 @@ public final class DecodeLoop implements Runnable {
                     pending[c][q][f] = 0;
                 }
             }
-            muted[f] = false;
         }
         decodeChunk(frames);
+    }
+
+    private float gain(int frame, int i) {
+        int at = concealAt[frame];
+        if (at >= 0) {
+            return concealLevel[frame] * ConcealmentPlanner.fadeOut(at + i, concealLength[frame]);
+        }
+        int in = fadeInAt[frame];
+        return in >= 0 ? ConcealmentPlanner.fadeIn(in + i) : 1f;
     }
 
     private void decodeChunk(int frames) throws InterruptedException {
@@ -262,34 +344,32 @@ public final class DecodeLoop implements Runnable {
             System.arraycopy(out.audio, 0, audio[c], 0, samples); // the decoder may reuse its array
             states[c] = out.state;
         }
-        stats.decodeNanos.addAndGet(System.nanoTime() - t0);
-        stats.chunksDecoded.incrementAndGet();
-        stats.decodedFrames.addAndGet(frames);
+        stats.chunkDecoded(System.nanoTime() - t0, frames);
 
         int n = (int) Math.min((long) frames * hop, samplesLeft);
         samplesLeft -= n;
+        int from = (int) Math.min(n, dropLeft);
+        dropLeft -= from;
         int k = 0;
-        for (int i = 0; i < n; i++) {
-            boolean silent = muted[i / hop];
+        for (int i = from; i < n; i++) {
+            int f = i / hop;
+            float g = gain(f, i - f * hop);
             for (int o = 0; o < outChannels; o++) {
-                interleaved[k++] = silent ? 0f : audio[channels == 1 ? 0 : o][i];
+                interleaved[k++] = g * audio[channels == 1 ? 0 : o][i];
             }
         }
         fill = 0;
-        java.util.Arrays.fill(muted, false);
         writeAll(interleaved, k);
     }
 
+    /** Write the chunk, sleeping while the ring is full until the audio thread has made room for all of it. */
     private void writeAll(float[] data, int length) throws InterruptedException {
         int off = 0;
         while (off < length && !stopRequested) {
             int n = ring.write(data, off, length - off);
             off += n;
-            if (n == 0) {
-                LockSupport.parkNanos(fullWaitNanos);
-                if (Thread.interrupted()) {
-                    throw new InterruptedException();
-                }
+            if (off < length) {
+                ring.awaitFree(length - off, fullWaitNanos, TimeUnit.NANOSECONDS);
             }
         }
     }

@@ -8,7 +8,8 @@ package org.tqcodec.stream.player;
  * buffered, or the stream has ended. An underrun is counted when the pump, while playing, finds
  * the buffer empty before the end of the stream; a stall counts once however long it lasts,
  * because the pump then waits to refill to {@code prebufferFrames} again. Call {@link #pump()}
- * from one thread, e.g. in a loop that sleeps a few milliseconds when it returns 0.
+ * from one thread, in a loop that, when it returns 0, waits for what {@link #samplesAwaited()}
+ * names: that many samples in the ring ({@link RingBuffer#awaitAvailable}), or room in the sink.
  */
 public final class PlaybackPump {
     private final RingBuffer ring;
@@ -21,6 +22,7 @@ public final class PlaybackPump {
     private int heldOff;
     private boolean buffering = true;
     private boolean finished;
+    private int awaited;   // after a pump() that moved nothing: ring samples wanted, 0 = the sink is full
 
     /**
      * @param prebufferFrames frames to gather before playing (and after an underrun); at most the
@@ -50,6 +52,7 @@ public final class PlaybackPump {
         if (finished) {
             return 0;
         }
+        awaited = 0;
         int written = flushHeld();
         if (held > 0) {
             return written; // the sink is full
@@ -62,6 +65,7 @@ public final class PlaybackPump {
         }
         if (buffering) {
             if (availFrames < prebufferFrames && !closed) {
+                awaited = prebufferFrames * channels;
                 return written;
             }
             buffering = false;
@@ -69,11 +73,12 @@ public final class PlaybackPump {
         if (availFrames == 0) { // playing, and nothing to play: the decoder fell behind
             stats.underruns.incrementAndGet();
             buffering = true;
+            awaited = Math.max(1, prebufferFrames) * channels;
             return written;
         }
         int frames = Math.min(Math.min(availFrames, sink.writableFrames()), scratch.length / channels);
         if (frames <= 0) {
-            return written;
+            return written; // the sink is full
         }
         held = ring.read(scratch, 0, frames * channels);
         heldOff = 0;
@@ -90,6 +95,14 @@ public final class PlaybackPump {
         heldOff += n;
         stats.playedFrames.addAndGet(n / channels);
         return n / channels;
+    }
+
+    /**
+     * What the last {@link #pump()} waits for: the ring samples it needs before it can go on
+     * (the prebuffer, after a start or an underrun), or 0 when it waits for room in the sink.
+     */
+    public int samplesAwaited() {
+        return awaited;
     }
 
     /** The stream has ended and everything reached the sink. */

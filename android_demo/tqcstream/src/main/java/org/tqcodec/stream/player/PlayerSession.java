@@ -9,14 +9,20 @@ import java.io.InputStream;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 
 /**
- * One stream played once: an {@link InputStream} (file, asset, HTTP body) through the streaming
- * reader and a {@link DecodeLoop} on a decode thread, into a {@link RingBuffer}, and from there
- * through a {@link PlaybackPump} into an {@link AudioOutput} on an audio thread. The two threads
- * share only the lock-free ring and the {@link PlayerStats}: decoding never waits for the device
- * and the device never waits for the decoder (an empty ring is an underrun, counted).
+ * One stream played once: an {@link InputStream} (file, asset, HTTP body) read ahead by a
+ * network thread into a bounded {@link ReadAheadStream}, through the streaming reader and a
+ * {@link DecodeLoop} on a decode thread, into a {@link RingBuffer}, and from there through a
+ * {@link PlaybackPump} into an {@link AudioOutput} on an audio thread. A network stall stalls
+ * only the network thread; decoding never waits for the device and the device never waits for
+ * the decoder (an empty ring is an underrun, counted). A thread that cannot go on sleeps until
+ * the other side signals it (a timeout is only a safety net): a full ring or a paused session
+ * costs no polling.
+ *
+ * <p>{@link #pause()} and {@link #resume()} hold and restart the output; decoding runs on until
+ * the ring is full. A session built with {@link Builder#seek} plays from a seek target
+ * ({@link SeekPlanner}): its input starts at the plan's packet, and the pre-roll is dropped.
  *
  * <p>The reader runs in streaming mode with the manifest's fingerprint: damaged or lost packets
  * are skipped and concealed (counted in the stats), a stream made for other weights is refused.
@@ -54,12 +60,16 @@ public final class PlayerSession {
         private double prebufferSeconds = 0.5;
         private int maxWriteFrames = 1024;
         private int readChunkBytes = 4096;
+        private int readAheadBytes = 64 * 1024;
         private long idleWaitNanos = 2_000_000;
         private long stopWaitMillis = 200;
         private String name;
         private Listener listener;
         private ThreadFactory decodeThreads = named("tqc-decode");
         private ThreadFactory audioThreads = named("tqc-audio");
+        private ThreadFactory networkThreads = named("tqc-net");
+        private StreamHeader seekHeader;
+        private SeekPlanner.Plan seekPlan;
 
         /**
          * @param in the stream's bytes; the session owns it and closes it
@@ -84,7 +94,16 @@ public final class PlayerSession {
         public Builder maxWriteFrames(int v) { maxWriteFrames = v; return this; }
         /** Bytes asked of the input stream per read (default 4096). */
         public Builder readChunkBytes(int v) { readChunkBytes = v; return this; }
-        /** How long the audio thread sleeps when the output takes nothing (default 2 ms). */
+        /**
+         * Bytes the network thread reads ahead of the decoder (default 64 KiB, 8 s of a 64 kbps
+         * stream): a network stall is bridged by this much before the decoder waits.
+         */
+        public Builder readAheadBytes(int v) { readAheadBytes = v; return this; }
+        /**
+         * How long the audio thread sleeps when the output takes nothing and does not say how
+         * big its buffer is (default 2 ms); an output that does ({@link AudioSink#bufferFrames})
+         * is waited on for half its buffer.
+         */
         public Builder idleWaitNanos(long v) { idleWaitNanos = v; return this; }
         /**
          * How long a stopped session waits for a decoder call still running (default 200 ms)
@@ -98,6 +117,21 @@ public final class PlayerSession {
         public Builder decodeThreads(ThreadFactory v) { decodeThreads = v; return this; }
         /** Where the audio thread comes from (on Android: one at THREAD_PRIORITY_AUDIO). */
         public Builder audioThreads(ThreadFactory v) { audioThreads = v; return this; }
+        /** Where the thread that reads the input stream ahead of the decoder comes from. */
+        public Builder networkThreads(ThreadFactory v) { networkThreads = v; return this; }
+
+        /**
+         * Play from a seek target: the input stream starts at {@code plan.byteOffset} of a stream
+         * with this header (read from it before, e.g. by the session being replaced).
+         */
+        public Builder seek(StreamHeader header, SeekPlanner.Plan plan) {
+            if (header == null || plan == null) {
+                throw new NullPointerException("header and plan are required");
+            }
+            seekHeader = header;
+            seekPlan = plan;
+            return this;
+        }
 
         /**
          * @throws IllegalArgumentException for sizes that cannot work
@@ -105,7 +139,8 @@ public final class PlayerSession {
          */
         public PlayerSession build() throws TqcException {
             if (!(ringSeconds > 0) || !(prebufferSeconds >= 0) || prebufferSeconds > ringSeconds
-                    || maxWriteFrames < 1 || readChunkBytes < 1 || idleWaitNanos < 0 || stopWaitMillis < 1) {
+                    || maxWriteFrames < 1 || readChunkBytes < 1 || readAheadBytes < 1 || idleWaitNanos < 0
+                    || stopWaitMillis < 1) {
                 throw new IllegalArgumentException("bad session sizes: ring " + ringSeconds + " s, prebuffer "
                         + prebufferSeconds + " s, max write " + maxWriteFrames + ", read chunk " + readChunkBytes);
             }
@@ -124,7 +159,17 @@ public final class PlayerSession {
         };
     }
 
+    /** The longest a thread sleeps without being signalled (ms): the safety net for a lost wake-up. */
+    static final long SAFETY_NET_MILLIS = 100;
+
     private final CountingInputStream in;
+    private final ReadAheadStream readAhead;
+    private final RingBuffer ring;
+    private final long sinkWaitNanos;
+    private final int sampleRate;
+    private final long startFrameSample; // the first played sample's index in the stream (a seek's target)
+    private final Object wake = new Object(); // the audio thread's sleeps: stop, pause and resume notify it
+    private boolean pauseRequested;           // under wake
     private final AudioOutput output;
     private final PlayerStats stats = new PlayerStats();
     private final DecodeLoop loop;
@@ -143,19 +188,31 @@ public final class PlayerSession {
 
     private PlayerSession(Builder b) throws TqcException {
         in = new CountingInputStream(b.in);
+        readAhead = new ReadAheadStream(in, b.readAheadBytes, b.readChunkBytes, b.networkThreads);
         output = b.output;
         idleWaitNanos = b.idleWaitNanos;
         stopWaitMillis = b.stopWaitMillis;
         listener = b.listener;
         int channels = output.channels();
         int rate = b.manifest.sampleRate();
-        RingBuffer ring = new RingBuffer((int) Math.min(1 << 30, Math.ceil(b.ringSeconds * rate) * channels));
-        StreamReader reader = new StreamReader.Builder().strict(false)
-                .expectedFingerprint(b.manifest.fingerprint()).path(b.name).build();
-        loop = new DecodeLoop.Builder(new ReaderPacketSource(in, reader, b.readChunkBytes), b.decoder, ring, b.manifest)
-                .outputChannels(channels).stats(stats).build();
+        sampleRate = rate;
+        ring = new RingBuffer((int) Math.min(1 << 30, Math.ceil(b.ringSeconds * rate) * channels));
+        StreamReader.Builder rb = new StreamReader.Builder().strict(false)
+                .expectedFingerprint(b.manifest.fingerprint()).path(b.name);
+        if (b.seekPlan != null) { // joining mid-stream at a packet boundary: any first sequence number
+            rb.header(b.seekHeader).firstSequence(null).offset(b.seekPlan.byteOffset);
+        }
+        DecodeLoop.Builder lb = new DecodeLoop.Builder(new ReaderPacketSource(readAhead, rb.build(), b.readChunkBytes),
+                b.decoder, ring, b.manifest).outputChannels(channels).stats(stats);
+        if (b.seekPlan != null) {
+            lb.startAt(b.seekPlan.firstFrame, b.seekPlan.dropSamples);
+        }
+        loop = lb.build();
+        startFrameSample = b.seekPlan == null ? 0 : b.seekPlan.startSample;
         int prebuffer = (int) Math.min(ring.capacity() / channels, Math.round(b.prebufferSeconds * rate));
         pump = new PlaybackPump(ring, output, stats, prebuffer, b.maxWriteFrames);
+        int sinkFrames = output.bufferFrames();
+        sinkWaitNanos = sinkFrames > 0 ? (long) (sinkFrames / 2 * 1e9 / rate) : idleWaitNanos;
         decodeThread = b.decodeThreads.newThread(new Runnable() {
             @Override
             public void run() {
@@ -183,6 +240,7 @@ public final class PlayerSession {
             started = true;
         }
         startNanos = System.nanoTime();
+        readAhead.start();
         decodeThread.start();
         audioThread.start();
     }
@@ -193,7 +251,10 @@ public final class PlayerSession {
      * {@link #awaitEnd} waits for it. Any thread.
      */
     public void stop() {
-        stopRequested = true;
+        synchronized (wake) {
+            stopRequested = true;
+            wake.notifyAll();
+        }
         loop.stop();
         closeInput();
         decodeThread.interrupt();
@@ -203,6 +264,42 @@ public final class PlayerSession {
                 ended.countDown();
             }
         }
+    }
+
+    /** Hold the output (the audio thread sleeps until {@link #resume()}); decoding fills the ring and waits. Any thread. */
+    public void pause() {
+        synchronized (wake) {
+            pauseRequested = true;
+            wake.notifyAll();
+        }
+    }
+
+    /** Restart the output after {@link #pause()}. Any thread. */
+    public void resume() {
+        synchronized (wake) {
+            pauseRequested = false;
+            wake.notifyAll();
+        }
+    }
+
+    public boolean isPaused() {
+        synchronized (wake) {
+            return pauseRequested;
+        }
+    }
+
+    /**
+     * Where playback is, in seconds from the start of the stream: the seek target plus the
+     * audio handed to the output (ahead of the speaker by the device's buffer).
+     */
+    public double positionSeconds() {
+        return (startFrameSample + stats.playedFrames()) / (double) sampleRate;
+    }
+
+    /** The stream's length in seconds from its header's total_samples; NaN if unknown or not yet read. */
+    public double durationSeconds() {
+        StreamHeader h = loop.header();
+        return h != null && h.hasTotalSamples() ? h.totalSamples() / (double) h.sampleRate() : Double.NaN;
     }
 
     /** Wait until the session has ended (output finished, both threads done, listener called). */
@@ -219,8 +316,11 @@ public final class PlayerSession {
     /** The stream's header once it has arrived, else null. */
     public StreamHeader header() { return loop.header(); }
 
-    /** Bytes read from the input stream so far. */
+    /** Bytes read from the input stream so far (by the network thread: read ahead of the decoder). */
     public long bytesReceived() { return in.count(); }
+
+    /** Bytes read from the input and not yet taken by the decoder. */
+    public int bytesBuffered() { return readAhead.buffered(); }
 
     /** Seconds since {@link #start()} (0 before). */
     public double elapsedSeconds() {
@@ -233,6 +333,35 @@ public final class PlayerSession {
 
     /** Why the session failed, once it has ended; null if it played to the end or was stopped. */
     public Throwable failure() { return failure; }
+
+    /** If a pause is asked: hold the output, sleep until resume or stop, restart it. True if it paused. */
+    private boolean holdWhilePaused() throws InterruptedException {
+        synchronized (wake) {
+            if (!pauseRequested) {
+                return false;
+            }
+        }
+        output.pause();
+        synchronized (wake) {
+            while (pauseRequested && !stopRequested) {
+                wake.wait(TimeUnit.MILLISECONDS.toMillis(10 * SAFETY_NET_MILLIS));
+                stats.audioWakeups.incrementAndGet();
+            }
+        }
+        if (!stopRequested) {
+            output.resume();
+        }
+        return true;
+    }
+
+    private void sleepUnlessWoken(long nanos) throws InterruptedException {
+        synchronized (wake) {
+            if (!stopRequested && !pauseRequested) {
+                wake.wait(Math.max(1, nanos / 1_000_000), 0);
+            }
+            stats.audioWakeups.incrementAndGet();
+        }
+    }
 
     /**
      * Wait for the decode thread: without limit when the stream played to its end (it has
@@ -261,7 +390,7 @@ public final class PlayerSession {
 
     private void closeInput() {
         try {
-            in.close();
+            readAhead.close(); // closes the source too
         } catch (IOException ignored) {
             // closing is all that is asked; a stream that cannot close has nothing left to give
         }
@@ -271,14 +400,24 @@ public final class PlayerSession {
         Throwable err = null;
         try {
             while (!stopRequested) {
+                if (holdWhilePaused()) {
+                    continue;
+                }
                 int frames = pump.pump();
                 if (pump.isFinished()) {
                     break;
                 }
                 if (frames == 0) {
-                    LockSupport.parkNanos(idleWaitNanos);
+                    int need = pump.samplesAwaited();
+                    if (need > 0) { // buffering: sleep until the decoder has written that much
+                        ring.awaitAvailable(need, SAFETY_NET_MILLIS, TimeUnit.MILLISECONDS);
+                    } else {        // the device is full: it plays half its buffer meanwhile
+                        sleepUnlessWoken(sinkWaitNanos);
+                    }
                 }
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // nobody interrupts this thread but its owner: end
         } catch (RuntimeException e) { // the output failed: nothing more can be played
             err = e;
             loop.stop();

@@ -16,6 +16,11 @@ public final class PlayerStats {
     final AtomicLong decodedFrames = new AtomicLong();
     final AtomicLong underruns = new AtomicLong();
     final AtomicLong playedFrames = new AtomicLong();
+    final AtomicLong decoderResets = new AtomicLong();
+    final AtomicLong audioWakeups = new AtomicLong();
+    private volatile long lastChunkNanos;
+    private volatile long maxChunkNanos;
+    private volatile double chunkSeconds; // audio per chunk, K·hop / sample_rate
     private volatile double frameSeconds; // seconds per codec frame, hop / sample_rate
     private volatile RingBuffer ring;
     private volatile int ringChannels = 1;
@@ -23,6 +28,21 @@ public final class PlayerStats {
 
     void setFrameSeconds(double s) {
         frameSeconds = s;
+    }
+
+    void setChunkSeconds(double s) {
+        chunkSeconds = s;
+    }
+
+    /** Decode thread: one chunk (all channels) took {@code nanos} and yielded {@code frames} frames. */
+    void chunkDecoded(long nanos, int frames) {
+        decodeNanos.addAndGet(nanos);
+        chunksDecoded.incrementAndGet();
+        decodedFrames.addAndGet(frames);
+        lastChunkNanos = nanos;
+        if (nanos > maxChunkNanos) {
+            maxChunkNanos = nanos;
+        }
     }
 
     void setBuffer(RingBuffer ring, int channels, int sampleRate) {
@@ -81,6 +101,36 @@ public final class PlayerStats {
 
     /** Audio frames (samples per channel) handed to the sink. */
     public long playedFrames() { return playedFrames.get(); }
+
+    /** Gaps too long to conceal: the decoder state was reset and the missing time skipped. */
+    public long decoderResets() { return decoderResets.get(); }
+
+    /** Times the decode thread woke while waiting for room in a full ring. */
+    public long decodeWakeups() {
+        RingBuffer r = ring;
+        return r == null ? 0 : r.producerWakeups();
+    }
+
+    /** Times the audio thread woke from a wait (for decoded audio, for room in the device, or in pause). */
+    public long audioWakeups() {
+        RingBuffer r = ring;
+        return audioWakeups.get() + (r == null ? 0 : r.consumerWakeups());
+    }
+
+    /** Wall-clock time of the last chunk's decode (all channels), seconds; 0 before the first. */
+    public double lastChunkSeconds() { return lastChunkNanos / 1e9; }
+
+    /** The slowest chunk so far, seconds. */
+    public double maxChunkSeconds() { return maxChunkNanos / 1e9; }
+
+    /** Mean decode time per chunk, seconds; NaN before the first. */
+    public double meanChunkSeconds() {
+        long n = chunksDecoded.get();
+        return n > 0 ? decodeNanos.get() / 1e9 / n : Double.NaN;
+    }
+
+    /** Audio per chunk, seconds: the budget a chunk's decode must stay under (0 before the stream starts). */
+    public double chunkSeconds() { return chunkSeconds; }
 
     @Override
     public String toString() {

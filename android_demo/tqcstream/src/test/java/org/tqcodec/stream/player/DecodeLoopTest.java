@@ -141,9 +141,10 @@ public class DecodeLoopTest {
 
     /**
      * The oracle: frames[c][f] codes of codebook 0 per channel (concealed frames included),
-     * muted[f], chunks of k, zero-padded at the end, cut to {@code limit} samples, interleaved.
+     * times the concealment gains, chunks of k, zero-padded at the end, cut to {@code limit}
+     * samples, interleaved.
      */
-    static float[] expected(int[][] frames, boolean[] muted, int k, long limit, int outChannels) {
+    static float[] expected(int[][] frames, float[] gains, int k, long limit, int outChannels) {
         int channels = frames.length, total = frames[0].length;
         int n = (int) Math.min((long) total * HOP, limit);
         float[] out = new float[n * outChannels];
@@ -151,10 +152,47 @@ public class DecodeLoopTest {
             int f = s / HOP;
             for (int o = 0; o < outChannels; o++) {
                 int c = channels == 1 ? 0 : o;
-                out[s * outChannels + o] = muted[f] ? 0f : sample(c, f / k, frames[c][f], s % HOP);
+                out[s * outChannels + o] = gains[s] * sample(c, f / k, frames[c][f], s % HOP);
             }
         }
         return out;
+    }
+
+    /** Gain 1 everywhere: no concealment. */
+    static float[] unity(int frames, int hop) {
+        float[] g = new float[frames * hop];
+        Arrays.fill(g, 1f);
+        return g;
+    }
+
+    /**
+     * The gains docs/bitstream.md prescribes for {@code frames} output frames with concealed
+     * runs {@code gaps} = {first frame, frame count}, written from the spec's formulas: a gap of
+     * G frames fades out by 0.5·(1 + cos(π·n/L)), L = min(256, G·hop), from the gain of the
+     * sample before it (0 if none), and is silent after; the samples after it fade in by
+     * 0.5·(1 − cos(π·m/256)) for m < 256.
+     */
+    static float[] specGains(int frames, int hop, int[]... gaps) {
+        float[] g = new float[frames * hop];
+        float before = 0f;
+        long sinceGap = 1 << 30; // no gap yet: no fade-in
+        int s = 0;
+        for (int gi = 0; gi <= gaps.length; gi++) {
+            int end = gi < gaps.length ? gaps[gi][0] * hop : g.length;
+            for (; s < end; s++, sinceGap++) {
+                g[s] = sinceGap < 256 ? (float) (0.5 * (1 - Math.cos(Math.PI * sinceGap / 256.0))) : 1f;
+                before = g[s];
+            }
+            if (gi < gaps.length) {
+                int len = Math.min(256, gaps[gi][1] * hop);
+                for (int n = 0; n < gaps[gi][1] * hop; n++, s++) {
+                    g[s] = n < len ? before * (float) (0.5 * (1 + Math.cos(Math.PI * n / len))) : 0f;
+                }
+                before = 0f;
+                sinceGap = 0;
+            }
+        }
+        return g;
     }
 
     static StreamHeader header(int channels, int nQ, int fpp, long totalSamples) throws TqcException {
@@ -190,7 +228,7 @@ public class DecodeLoopTest {
         loop.run();
         assertNull(loop.failure());
         assertTrue(loop.isDone());
-        float[] want = expected(new int[][] {codes[0][0], codes[1][0]}, new boolean[37], 6, 37 * HOP - 2, 2);
+        float[] want = expected(new int[][] {codes[0][0], codes[1][0]}, unity(37, HOP), 6, 37 * HOP - 2, 2);
         assertArrayEquals(want, drain(ring), 0f);
         PlayerStats s = loop.stats();
         assertEquals(7, s.chunksDecoded()); // ceil(37 / 6)
@@ -214,7 +252,7 @@ public class DecodeLoopTest {
         RingBuffer ring = new RingBuffer(1 << 10);
         new DecodeLoop.Builder(new ListSource(h, packets(codes, 4, new int[] {0, 1, 2, 3}, new int[4])), dec, ring,
                 4, HOP).build().run();
-        assertArrayEquals(expected(new int[][] {codes[0][0], codes[1][0]}, new boolean[16], 4, Long.MAX_VALUE, 2),
+        assertArrayEquals(expected(new int[][] {codes[0][0], codes[1][0]}, unity(16, HOP), 4, Long.MAX_VALUE, 2),
                 drain(ring), 0f);
     }
 
@@ -240,10 +278,12 @@ public class DecodeLoopTest {
         DecodeLoop loop = new DecodeLoop.Builder(src, dec, ring, 6, HOP).build();
         loop.run();
         assertNull(loop.failure());
-        boolean[] muted = new boolean[40];
-        Arrays.fill(muted, 16, 24, true);
         int[][] rows = {concealedRow(codes[0][0], 8, 2), concealedRow(codes[1][0], 8, 2)};
-        assertArrayEquals(expected(rows, muted, 6, 40 * HOP, 2), drain(ring), 0f);
+        float[] gains = specGains(40, HOP, new int[] {16, 8});
+        assertEquals(1f, gains[16 * HOP], 0f); // the fade-out starts at full level ...
+        assertEquals(0f, gains[24 * HOP], 0f); // ... and the fade-in at silence
+        assertTrue(gains[24 * HOP + 1] > 0 && gains[40 * HOP - 1] < 1);
+        assertArrayEquals(expected(rows, gains, 6, 40 * HOP, 2), drain(ring), 0f);
         // the decoder saw the last good frame repeated (state continuity), not zeros
         int[] fed = new int[0];
         for (int i = 0; i < dec.fedCodeRow0.size(); i += 2) {
@@ -262,19 +302,55 @@ public class DecodeLoopTest {
     }
 
     @Test
-    public void aHoleInTheSequenceNumbersIsConcealedToo() throws Exception {
-        // as after a code_out_of_range packet, which the reader drops without a lostBefore
+    public void aHoleInTheSequenceNumbersWithoutLostBeforeIsNotConcealed() throws Exception {
+        // as after a code_out_of_range packet, which the reader drops: the policy plays what is
+        // delivered and conceals only what lost_before says (the code_out_of_range vector's plan)
         StreamHeader h = header(1, 1, 4, StreamHeader.UNKNOWN_TOTAL_SAMPLES);
         int[][][] codes = TestStreams.randomCodes(h, 16, 4);
         RingBuffer ring = new RingBuffer(1 << 10);
         DecodeLoop loop = new DecodeLoop.Builder(new ListSource(h, packets(codes, 4, new int[] {0, 1, 3},
                 new int[3])), new FakeDecoder(4), ring, 4, HOP).outputChannels(1).build();
         loop.run();
-        assertEquals(1, loop.stats().damagedPackets());
-        boolean[] muted = new boolean[16];
-        Arrays.fill(muted, 8, 12, true);
-        int[][] rows = {concealedRow(codes[0][0], 4, 2)};
-        assertArrayEquals(expected(rows, muted, 4, Long.MAX_VALUE, 1), drain(ring), 0f);
+        assertEquals(0, loop.stats().damagedPackets());
+        assertEquals(0, loop.stats().concealedFrames());
+        int[] row = new int[12];
+        System.arraycopy(codes[0][0], 0, row, 0, 8);
+        System.arraycopy(codes[0][0], 12, row, 8, 4);
+        assertArrayEquals(expected(new int[][] {row}, unity(12, HOP), 4, Long.MAX_VALUE, 1), drain(ring), 0f);
+    }
+
+    @Test
+    public void aGapLongerThanTheLimitGetsAFadeTailAndAResetAndNoInsertedTime() throws Exception {
+        // 4 frames per packet, hop 4: a 65-packet gap is 260 frames > 256; the tail is 256/4 = 64 frames
+        StreamHeader h = header(1, 1, 4, StreamHeader.UNKNOWN_TOTAL_SAMPLES);
+        int[][][] codes = TestStreams.randomCodes(h, 8, 6);
+        Packet first = new Packet(0, 0, Vectors.slice(codes, 0, 4), 0);
+        Packet after = new Packet(66, 0, Vectors.slice(codes, 4, 8), 65);
+        RingBuffer ring = new RingBuffer(1 << 12);
+        FakeDecoder dec = new FakeDecoder(4);
+        DecodeLoop loop = new DecodeLoop.Builder(new ListSource(h, Arrays.asList(first, after)), dec, ring, 4, HOP)
+                .outputChannels(1).build();
+        loop.run();
+        assertNull(loop.failure());
+        PlayerStats st = loop.stats();
+        assertEquals(65, st.damagedPackets());
+        assertEquals(64, st.concealedFrames());
+        assertEquals(1, st.decoderResets());
+        assertEquals(4 + 64 + 4, st.decodedFrames());
+        float[] got = drain(ring);
+        assertEquals((4 + 64 + 4) * HOP, got.length);
+        float[] gains = specGains(72, HOP, new int[] {4, 64});
+        int[] row = new int[72];
+        System.arraycopy(codes[0][0], 0, row, 0, 4);
+        Arrays.fill(row, 4, 68, codes[0][0][3]); // the tail repeats the last frame
+        System.arraycopy(codes[0][0], 4, row, 68, 4);
+        for (int s = 0; s < got.length; s++) {
+            int f = s / HOP;
+            // after the reset the fake's state starts again: a fresh tag (1) and chunk count 0
+            float want = gains[s] * (f < 68 ? sample(0, f / 4, row[f], s % HOP) : sample(1, (f - 68) / 4, row[f], s % HOP));
+            assertEquals("sample " + s, want, got[s], 0f);
+        }
+        assertEquals(2, dec.channelsSeen); // initState again at the reset
     }
 
     @Test
@@ -285,7 +361,7 @@ public class DecodeLoopTest {
         DecodeLoop loop = new DecodeLoop.Builder(new ListSource(h, packets(codes, 5, new int[] {0, 1, 2}, new int[3])),
                 new FakeDecoder(4), ring, 4, HOP).build();
         loop.run();
-        assertArrayEquals(expected(new int[][] {codes[0][0]}, new boolean[12], 4, 12 * HOP, 2), drain(ring), 0f);
+        assertArrayEquals(expected(new int[][] {codes[0][0]}, unity(12, HOP), 4, 12 * HOP, 2), drain(ring), 0f);
     }
 
     @Test
@@ -306,8 +382,7 @@ public class DecodeLoopTest {
         loop.run();
         assertNull(loop.failure());
         int frames = codes[0][0].length;
-        boolean[] muted = new boolean[frames];
-        Arrays.fill(muted, 8, 16, true);
+        float[] gains = specGains(frames, (int) h.hopLength(), new int[] {8, 8});
         int[] row = concealedRow(codes[0][0], 8, 1);
         float[] got = drain(ring);
         long limit = h.totalSamples();
@@ -315,7 +390,7 @@ public class DecodeLoopTest {
         int hop = (int) h.hopLength();
         for (int s = 0; s < got.length; s++) {
             int f = s / hop;
-            float want = muted[f] ? 0f : sample(0, f / k, row[f], s % hop);
+            float want = gains[s] * sample(0, f / k, row[f], s % hop);
             if (want != got[s]) {
                 throw new AssertionError("sample " + s + ": expected " + want + ", got " + got[s]);
             }
@@ -420,7 +495,7 @@ public class DecodeLoopTest {
         }
         assertNull(loop.failure());
         assertTrue(loop.stats().underruns() >= 1);
-        float[] want = expected(new int[][] {codes[0][0], codes[1][0]}, new boolean[64], 6, Long.MAX_VALUE, 2);
+        float[] want = expected(new int[][] {codes[0][0], codes[1][0]}, unity(64, HOP), 6, Long.MAX_VALUE, 2);
         assertArrayEquals(want, sink.samples(), 0f);
         assertEquals(64 * HOP, loop.stats().playedFrames());
     }
@@ -440,7 +515,7 @@ public class DecodeLoopTest {
         pumpUntil(pump, pump::isFinished, 10_000);
         assertEquals(0, loop.stats().underruns());
         assertEquals(0, loop.stats().bufferedFrames());
-        assertArrayEquals(expected(new int[][] {codes[0][0], codes[1][0]}, new boolean[40], 6, Long.MAX_VALUE, 2),
+        assertArrayEquals(expected(new int[][] {codes[0][0], codes[1][0]}, unity(40, HOP), 6, Long.MAX_VALUE, 2),
                 sink.samples(), 0f);
     }
 

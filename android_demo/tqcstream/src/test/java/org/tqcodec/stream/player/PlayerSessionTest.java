@@ -144,15 +144,15 @@ public class PlayerSessionTest {
                 .totalSamples(frames * HOP).build();
     }
 
-    /** The device's samples for codes [C][NQ][F] (frames in `muted` silent), stereo out. */
-    static float[] expected(int[][][] codes, boolean[] muted) {
+    /** The device's samples for codes [C][NQ][F] times per-sample gains (null: all 1), stereo out. */
+    static float[] expected(int[][][] codes, float[] gains) {
         int frames = codes[0][0].length;
         float[] out = new float[frames * HOP * 2];
         for (int s = 0; s < frames * HOP; s++) {
             int f = s / HOP;
             for (int o = 0; o < 2; o++) {
                 int c = codes.length == 1 ? 0 : o;
-                out[2 * s + o] = muted[f] ? 0f : codes[c][0][f];
+                out[2 * s + o] = (gains == null ? 1f : gains[s]) * codes[c][0][f];
             }
         }
         return out;
@@ -180,7 +180,7 @@ public class PlayerSessionTest {
         assertFalse(end.stopped);
         assertEquals(1, dev.finishes.get());
         assertEquals(Boolean.TRUE, dev.playedToEnd);
-        assertTrue(Arrays.equals(expected(codes, new boolean[203]), dev.samples()));
+        assertTrue(Arrays.equals(expected(codes, null), dev.samples()));
         PlayerStats st = s.stats();
         assertEquals(26, st.packetsDecoded()); // ceil(203 / 8)
         assertEquals(41, st.chunksDecoded()); // ceil(203 / 5)
@@ -207,9 +207,9 @@ public class PlayerSessionTest {
         assertEquals(1, s.stats().damagedPackets());
         assertEquals(FPP, s.stats().concealedFrames());
         assertTrue(s.stats().streamEvents() >= 1);
-        boolean[] muted = new boolean[64];
-        Arrays.fill(muted, 2 * FPP, 3 * FPP, true);
-        assertTrue(Arrays.equals(expected(codes, muted), dev.samples()));
+        float[] gains = DecodeLoopTest.specGains(64, HOP, new int[] {2 * FPP, FPP});
+        int[][][] played = {{DecodeLoopTest.concealedRow(codes[0][0], FPP, 2)}}; // the gap repeats the frame before
+        assertTrue(Arrays.equals(expected(played, gains), dev.samples()));
         assertEquals(Boolean.TRUE, dev.playedToEnd);
     }
 
@@ -251,7 +251,7 @@ public class PlayerSessionTest {
         net.close();
         assertTrue(s.awaitEnd(20, TimeUnit.SECONDS));
         assertNull(end.failure.get());
-        assertTrue(Arrays.equals(expected(codes, new boolean[400]), dev.samples()));
+        assertTrue(Arrays.equals(expected(codes, null), dev.samples()));
     }
 
     @Test
