@@ -1,0 +1,140 @@
+package org.tqcodec.stream.player;
+
+import org.junit.Test;
+import org.tqcodec.stream.StreamHeader;
+import org.tqcodec.stream.TestStreams;
+
+import java.io.ByteArrayInputStream;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+
+/**
+ * Battery: with the ring full (the device is full or paused), the decode and audio threads
+ * sleep until signalled instead of polling (the old loops woke every 1 ms and 2 ms, about 300
+ * times in 200 ms).
+ */
+public class WakeupsTest {
+    /** A device with a 0.1 s buffer that plays only while {@code draining}; records pause/resume. */
+    static final class Device implements AudioOutput {
+        volatile boolean draining = true;
+        volatile long written;
+        final AtomicInteger pauses = new AtomicInteger();
+        final AtomicInteger resumes = new AtomicInteger();
+
+        @Override
+        public int channels() {
+            return 2;
+        }
+
+        @Override
+        public int writableFrames() {
+            return draining ? 256 : 0;
+        }
+
+        @Override
+        public int write(float[] interleaved, int offset, int samples) {
+            written += samples;
+            return samples;
+        }
+
+        @Override
+        public int bufferFrames() {
+            return 4410;
+        }
+
+        @Override
+        public void finish(boolean playToEnd) {
+        }
+
+        @Override
+        public void pause() {
+            pauses.incrementAndGet();
+        }
+
+        @Override
+        public void resume() {
+            resumes.incrementAndGet();
+        }
+    }
+
+    static PlayerSession longSession(Device dev, PlayerSessionTest.Ending end) throws Exception {
+        StreamHeader h = PlayerSessionTest.header(1, 20_000);
+        byte[] bytes = TestStreams.stream(h, TestStreams.randomCodes(h, 20_000, 5));
+        return new PlayerSession.Builder(new ByteArrayInputStream(bytes), new PlayerSessionTest.CodeEcho(),
+                Manifest.parse(PlayerSessionTest.manifest(PlayerSessionTest.FP)), dev).listener(end)
+                .ringSeconds(0.05).prebufferSeconds(0.01).maxWriteFrames(256).build();
+    }
+
+    static void awaitFullRing(PlayerSession s) throws InterruptedException {
+        int room = PlayerSessionTest.K * PlayerSessionTest.HOP; // frames of one chunk
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (s.stats().bufferedFrames() < 2205 - room && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertTrue("the ring did not fill: " + s.stats().bufferedFrames(), s.stats().bufferedFrames() >= 2205 - room);
+    }
+
+    static long wakeups(PlayerSession s) {
+        return s.stats().decodeWakeups() + s.stats().audioWakeups();
+    }
+
+    @Test(timeout = 20_000)
+    public void aFullRingBehindAFullDeviceCostsAHandfulOfWakeupsNotHundreds() throws Exception {
+        Device dev = new Device();
+        dev.draining = false; // the device's buffer is full: nothing can be written
+        PlayerSessionTest.Ending end = new PlayerSessionTest.Ending();
+        PlayerSession s = longSession(dev, end);
+        s.start();
+        awaitFullRing(s);
+        long w0 = wakeups(s), t0 = System.nanoTime();
+        Thread.sleep(200);
+        long w = wakeups(s) - w0;
+        double ms = (System.nanoTime() - t0) / 1e6;
+        System.out.printf("wake-ups with the ring full: %d in %.0f ms (decode %d, audio %d in all)%n", w, ms,
+                s.stats().decodeWakeups(), s.stats().audioWakeups());
+        // audio: one per half device buffer (50 ms); decode: none but the 100 ms safety net
+        assertTrue(w + " wake-ups in " + ms + " ms", w <= 12);
+        s.stop();
+        assertTrue(s.awaitEnd(5, TimeUnit.SECONDS));
+        assertNull(end.failure.get());
+    }
+
+    @Test(timeout = 20_000)
+    public void aPausedSessionHoldsTheOutputAndSleepsUntilResumed() throws Exception {
+        Device dev = new Device();
+        PlayerSessionTest.Ending end = new PlayerSessionTest.Ending();
+        PlayerSession s = longSession(dev, end);
+        s.start();
+        while (dev.written == 0) {
+            Thread.sleep(1);
+        }
+        s.pause();
+        assertTrue(s.isPaused());
+        awaitFullRing(s); // decoding goes on until the ring is full
+        long written = dev.written, w0 = wakeups(s);
+        Thread.sleep(200);
+        assertEquals("nothing is written while paused", written, dev.written);
+        long w = wakeups(s) - w0;
+        assertTrue(w + " wake-ups in 200 ms of pause", w <= 5);
+        assertEquals(1, dev.pauses.get());
+        assertEquals(0, dev.resumes.get());
+        double position = s.positionSeconds();
+        assertEquals(written / 2 / 44100.0, position, 1e-9);
+
+        s.resume();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (dev.written == written && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+        assertTrue("playing again after resume", dev.written > written);
+        assertEquals(1, dev.resumes.get());
+        assertTrue(s.positionSeconds() > position);
+        assertTrue(s.awaitEnd(15, TimeUnit.SECONDS)); // and on to the end
+        assertNull(end.failure.get());
+        assertEquals(20_000L * PlayerSessionTest.HOP * 2, dev.written);
+    }
+}
