@@ -83,39 +83,102 @@ public final class ReaderPacketSource: PacketSource {
 }
 
 /// Packets from bytes that another thread pushes as they arrive (a network download): the
-/// producer calls `append` / `finish` / `fail`, the decode thread blocks in `header()` and
-/// `next()` until there is something to return. The reader is fed on the producer's thread, so
-/// a packet is ready as soon as its last byte has arrived.
+/// producer calls `append` (or `write` from async code) / `finish` / `fail`, the decode thread
+/// blocks in `header()` and `next()` until there is something to return. The reader is fed on
+/// the producer's thread, so a packet is ready as soon as its last byte has arrived.
+///
+/// **Bounded, with back-pressure.** A download is usually faster than playback; without a
+/// bound, a long stream would pile up in memory. Packets parsed but not yet taken by the
+/// decode thread are counted in bytes (`queuedBytes`); once they reach `capacityBytes`,
+/// `append` blocks and `write` suspends until the decode thread has taken some (which it does
+/// only as fast as the ring buffer drains, i.e. in real time), so the network side slows to
+/// the playback rate. Memory stays within `capacityBytes` + one append + one packet (the
+/// reader's partial packet); damaged bytes are dropped by the reader and never queue.
 ///
 /// Thread-safe (an `NSCondition`; neither side is the audio render thread). Errors come in
 /// order: packets parsed before a failure are delivered first, then the failure is thrown.
 public final class PushPacketSource: PacketSource, @unchecked Sendable {
+    /// Default bound: 256 KiB, about 4 minutes of tq64 mono, 2 of stereo.
+    public static let defaultCapacityBytes = 256 * 1024
+
+    public let capacityBytes: Int
     private let condition = NSCondition()
     private let reader: StreamReader
     private var ready: [Packet] = []
     private var readyIndex = 0
+    private var queued = 0
     private var ended = false
     private var failure: Error?
     private var received = 0
     private var events = 0
+    private var spaceWaiters: [CheckedContinuation<Void, Never>] = []
 
-    public init(reader: StreamReader) {
+    /// - Parameter capacityBytes: packet bytes queued for the decode thread before the producer waits.
+    public init(reader: StreamReader, capacityBytes: Int = PushPacketSource.defaultCapacityBytes) {
+        precondition(capacityBytes >= 1, "capacityBytes must be positive")
         self.reader = reader
+        self.capacityBytes = capacityBytes
     }
 
-    /// Producer: more bytes of the stream. Returns false once the source has failed or been
-    /// cancelled (the producer can stop downloading then).
+    /// Producer: more bytes of the stream, waiting (blocking this thread) while the queue is
+    /// full. Returns false once the source has failed or been cancelled (the producer can stop
+    /// downloading then).
     @discardableResult
     public func append<Bytes: Sequence>(_ bytes: Bytes) -> Bool where Bytes.Element == UInt8 {
         let chunk = Array(bytes)
         condition.lock()
         defer { condition.unlock() }
+        while queued >= capacityBytes && failure == nil && !ended {
+            condition.wait()
+        }
+        return feedLocked(chunk)
+    }
+
+    /// Producer in async code (a URLSession byte stream): as `append`, but suspends instead of
+    /// blocking a thread of the cooperative pool while the queue is full.
+    public func write(_ bytes: [UInt8]) async -> Bool {
+        while true {
+            if let accepted = feedIfRoom(bytes) {
+                return accepted
+            }
+            await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+                waitForRoom(waiter)
+            }
+        }
+    }
+
+    /// Feed `chunk` unless the queue is full (nil).
+    private func feedIfRoom(_ chunk: [UInt8]) -> Bool? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard queued < capacityBytes || failure != nil || ended else {
+            return nil
+        }
+        return feedLocked(chunk)
+    }
+
+    /// Resume `waiter` once there is room (at once if there is already).
+    private func waitForRoom(_ waiter: CheckedContinuation<Void, Never>) {
+        condition.lock()
+        if queued < capacityBytes || failure != nil || ended {
+            condition.unlock()
+            waiter.resume()
+        } else {
+            spaceWaiters.append(waiter)
+            condition.unlock()
+        }
+    }
+
+    /// Lock held: feed the reader, queue its packets, wake the consumer.
+    private func feedLocked(_ chunk: [UInt8]) -> Bool {
         guard failure == nil && !ended else {
             return false
         }
         received += chunk.count
         do {
-            ready += try reader.feed(chunk)
+            let packets = try reader.feed(chunk)
+            queued += packets.reduce(0) { $0 + $1.byteCount }
+            ready += packets
         } catch {
             failure = error
         }
@@ -127,41 +190,54 @@ public final class PushPacketSource: PacketSource, @unchecked Sendable {
     /// Producer: the stream ended normally.
     public func finish() {
         condition.lock()
-        defer { condition.unlock() }
         guard failure == nil && !ended else {
+            condition.unlock()
             return
         }
         do {
-            ready += try reader.finish()
+            let packets = try reader.finish()
+            queued += packets.reduce(0) { $0 + $1.byteCount }
+            ready += packets
         } catch {
             failure = error
         }
         events = reader.events.count
         ended = true
-        condition.broadcast()
+        wakeAllLocked()
     }
 
     /// Producer: the download failed (network error, HTTP status, ...).
     public func fail(_ error: Error) {
         condition.lock()
-        defer { condition.unlock() }
         if failure == nil && !ended {
             failure = error
         }
-        condition.broadcast()
+        wakeAllLocked()
     }
 
     /// Either side: give up; a consumer blocked in `header()`/`next()` wakes up with nil (or
-    /// `invalid_argument` from `header()`), and `append` returns false from now on.
+    /// `invalid_argument` from `header()`), a producer waiting for room wakes up, and
+    /// `append`/`write` return false from now on.
     public func cancel() {
         condition.lock()
-        defer { condition.unlock() }
         if failure == nil {
             ended = true
             ready.removeAll()
             readyIndex = 0
+            queued = 0
         }
+        wakeAllLocked()
+    }
+
+    /// Lock held: wake everyone, then unlock (continuations resume outside the lock).
+    private func wakeAllLocked() {
         condition.broadcast()
+        let waiters = spaceWaiters
+        spaceWaiters.removeAll()
+        condition.unlock()
+        for waiter in waiters {
+            waiter.resume()
+        }
     }
 
     public func header() throws -> StreamHeader {
@@ -181,7 +257,6 @@ public final class PushPacketSource: PacketSource, @unchecked Sendable {
 
     public func next() throws -> Packet? {
         condition.lock()
-        defer { condition.unlock() }
         while readyIndex == ready.count && failure == nil && !ended {
             condition.wait()
         }
@@ -192,12 +267,27 @@ public final class PushPacketSource: PacketSource, @unchecked Sendable {
                 ready.removeAll(keepingCapacity: true)
                 readyIndex = 0
             }
+            let wasFull = queued >= capacityBytes
+            queued -= packet.byteCount
+            if wasFull && queued < capacityBytes {
+                wakeAllLocked() // room again: release a waiting producer
+            } else {
+                condition.unlock()
+            }
             return packet
         }
+        defer { condition.unlock() }
         if let failure {
             throw failure
         }
         return nil
+    }
+
+    /// Packet bytes parsed and waiting for the decode thread.
+    public var queuedBytes: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return queued
     }
 
     public var eventCount: Int {
