@@ -1,0 +1,105 @@
+import Foundation
+import XCTest
+@testable import TQCStream
+
+/// docs/bitstream.md "Seeking": the plan's arithmetic from the spec, a reader joining every
+/// shared valid vector at the planned packet, and the decode loop dropping the pre-roll.
+final class SeekTests: XCTestCase {
+    private let tq64 = try! StreamHeader(channels: 1, nQ: 10, fingerprint: TestStreams.fingerprint(31),
+                                         totalSamples: 44_100 * 10)
+
+    func testThePlanFollowsTheSpec() throws {
+        let planner = SeekPlanner(header: tq64)
+        XCTAssertEqual(planner.prerollFrames, 64)
+        // t = 1 s: f = floor(44100 / 64) = 689, k = floor((689 − 64) / 32) = 19
+        let plan = try planner.plan(seconds: 1)
+        XCTAssertEqual(plan.targetFrame, 689)
+        XCTAssertEqual(plan.startPacket, 19)
+        XCTAssertEqual(plan.dropSamples, (689 - 19 * 32) * 64)
+        XCTAssertEqual(plan.startSample, 689 * 64)
+        XCTAssertEqual(plan.byteOffset, 52 + 19 * 369) // packet_offset: full 369-byte packets before it
+        XCTAssertEqual(plan.firstSequence, 19)
+        // near the start the pre-roll is what there is
+        XCTAssertEqual(try planner.plan(seconds: 0), SeekPlan(targetFrame: 0, startPacket: 0, byteOffset: 52,
+                                                              dropSamples: 0, hopLength: 64))
+        let early = planner.plan(targetFrame: 50)
+        XCTAssertEqual(early.startPacket, 0)
+        XCTAssertEqual(early.dropSamples, 50 * 64)
+        // exactly on a boundary: f − preroll = 3 packets
+        XCTAssertEqual(planner.plan(targetFrame: 64 + 96).startPacket, 3)
+        XCTAssertEqual(planner.plan(targetFrame: 64 + 96).dropSamples, 64 * 64)
+        // clamped: before the start, past the end; refused: not a number
+        XCTAssertEqual(try planner.plan(seconds: -5).targetFrame, 0)
+        XCTAssertEqual(try planner.plan(seconds: 1e9).targetFrame, Int(try XCTUnwrap(tq64.frameCount)))
+        XCTAssertThrowsError(try planner.plan(seconds: .nan)) { error in
+            XCTAssertEqual((error as? TQCError)?.kind, .invalidArgument)
+        }
+        // a live stream has no end to clamp to; sequence numbers wrap at 2^16
+        let live = try StreamHeader(channels: 1, nQ: 10, fingerprint: TestStreams.fingerprint(31), framesPerPacket: 1)
+        let far = SeekPlanner(header: live, prerollFrames: 0).plan(targetFrame: 70_000)
+        XCTAssertEqual(far.startPacket, 70_000)
+        XCTAssertEqual(far.firstSequence, 70_000 - 65_536)
+    }
+
+    /// For every valid vector, target frame and a few pre-rolls: a reader joining at the
+    /// planned offset delivers packet k first, and k's frames plus the dropped ones reach f.
+    func testAReaderJoinsEveryVectorAtThePlannedPacket() throws {
+        let index = try Vectors.index()
+        var checked = 0
+        for name in index.valid {
+            let vector = try Vectors.vector(name)
+            let h = try Vectors.header(vector.header)
+            let data = try Vectors.streamBytes(of: name, vector)
+            for preroll in [0, 3, SeekPlanner.defaultPrerollFrames] {
+                let planner = SeekPlanner(header: h, prerollFrames: preroll)
+                for f in 0...vector.frames {
+                    let plan = planner.plan(targetFrame: f)
+                    XCTAssertEqual(plan.startPacket * h.framesPerPacket * h.hopLength + plan.dropSamples,
+                                   plan.startSample, name)
+                    XCTAssertLessThanOrEqual(plan.dropSamples, (preroll + h.framesPerPacket) * h.hopLength, name)
+                    let reader = try plan.reader(header: h, expectedFingerprint: h.fingerprint)
+                    let packets = try Vectors.feedAll(reader, Array(data[min(plan.byteOffset, data.count)...]), cuts: [])
+                    XCTAssertTrue(reader.events.isEmpty, "\(name) f=\(f): \(reader.events)")
+                    let first = plan.startPacket * h.framesPerPacket
+                    XCTAssertEqual(packets.first?.sequence ?? plan.startPacket, plan.startPacket, "\(name) f=\(f)")
+                    XCTAssertEqual(packets.first?.offset ?? plan.byteOffset, plan.byteOffset, "\(name) f=\(f)")
+                    XCTAssertEqual(Vectors.concat(packets, channels: h.channels, nQ: h.nQ),
+                                   Vectors.slice(vector.codes, min(first, vector.frames)..<vector.frames), "\(name) f=\(f)")
+                    checked += 1
+                }
+            }
+        }
+        XCTAssertGreaterThan(checked, 300)
+    }
+
+    func testTheDecodeLoopDropsThePrerollAndStartsAtTheTarget() throws {
+        let name = "valid/corrupt_base.json" // 40 frames in packets of 8, total_samples 2560
+        let vector = try Vectors.vector(name)
+        let h = try Vectors.header(vector.header)
+        let data = try Vectors.streamBytes(of: name, vector)
+        let plan = SeekPlanner(header: h, prerollFrames: 5).plan(targetFrame: 27) // k = 2, 11 frames of pre-roll
+        XCTAssertEqual(plan.startPacket, 2)
+        XCTAssertEqual(plan.dropSamples, 11 * 64)
+        let reader = try plan.reader(header: h, expectedFingerprint: h.fingerprint)
+        let source = ReaderPacketSource(reader: reader, bytes: Array(data[plan.byteOffset...]), chunkSize: 5)
+        let ring = FloatRingBuffer(minimumCapacity: 1 << 14)
+        let decoder = DecodeLoopTests.FakeDecoder(k: 4, hop: 64)
+        let loop = DecodeLoop(source: source, decoder: decoder, ring: ring, chunkFrames: 4, hop: 64, outputChannels: 1,
+                              seek: plan)
+        XCTAssertEqual(loop.stats.snapshot().positionSeconds, 0)
+        loop.run()
+        XCTAssertNil(loop.failure)
+        var got = [Float](repeating: 0, count: ring.available)
+        _ = got.withUnsafeMutableBufferPointer { ring.read(into: $0) }
+        // state from zero at packet 2 (chunk 0 is its first chunk), pre-roll dropped, cut at total_samples
+        let delivered = try Vectors.feedAll(try plan.reader(header: h), Array(data[plan.byteOffset...]), cuts: [])
+        XCTAssertEqual(got, PolicyOracle.output(delivered, fpp: 8, hop: 64, k: 4, outputChannels: 1,
+                                                limit: 2560 - plan.startSample, drop: plan.dropSamples))
+        XCTAssertEqual(got.count, 2560 - 27 * 64)
+        XCTAssertEqual(decoder.statesMade, 1)
+        let s = loop.stats.snapshot()
+        XCTAssertEqual(s.positionSeconds, Double(27 * 64) / 44_100, accuracy: 1e-12) // nothing played yet
+        XCTAssertEqual(try XCTUnwrap(s.durationSeconds), 2560.0 / 44_100, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(s.progress), Double(27 * 64) / 2560, accuracy: 1e-12)
+    }
+}
