@@ -28,6 +28,20 @@ public final class HttpStreams {
      *     than 200
      */
     public static InputStream open(String url, int connectTimeoutMs, int readTimeoutMs) throws IOException {
+        return open(url, connectTimeoutMs, readTimeoutMs, 0);
+    }
+
+    /**
+     * The body from byte {@code fromByte} on (a seek): asked for with a {@code Range} request; a
+     * server that ignores it (200, the whole body) is read past the first {@code fromByte} bytes.
+     *
+     * @throws IOException also for a 206 whose Content-Range starts elsewhere
+     */
+    public static InputStream open(String url, int connectTimeoutMs, int readTimeoutMs, long fromByte)
+            throws IOException {
+        if (fromByte < 0) {
+            throw new IllegalArgumentException("fromByte must not be negative, got " + fromByte);
+        }
         URL u;
         try {
             u = new URL(url.trim());
@@ -46,6 +60,9 @@ public final class HttpStreams {
         http.setUseCaches(false);
         http.setRequestProperty("Accept", "application/octet-stream, */*");
         http.setRequestProperty("Accept-Encoding", "identity"); // bytes as sent: the reader checks CRCs
+        if (fromByte > 0) {
+            http.setRequestProperty("Range", "bytes=" + fromByte + "-");
+        }
         int code;
         try {
             code = http.getResponseCode();
@@ -53,12 +70,18 @@ public final class HttpStreams {
             http.disconnect();
             throw e;
         }
-        if (code != HttpURLConnection.HTTP_OK) {
+        boolean partial = fromByte > 0 && code == HttpURLConnection.HTTP_PARTIAL;
+        if (code != HttpURLConnection.HTTP_OK && !partial) {
             String msg = http.getResponseMessage();
             http.disconnect();
             throw new IOException(url + ": HTTP " + code + (msg == null ? "" : " " + msg));
         }
-        return new FilterInputStream(http.getInputStream()) {
+        String range = http.getHeaderField("Content-Range");
+        if (partial && range != null && !range.trim().startsWith("bytes " + fromByte + "-")) {
+            http.disconnect();
+            throw new IOException(url + ": asked for bytes from " + fromByte + ", got Content-Range '" + range + "'");
+        }
+        InputStream body = new FilterInputStream(http.getInputStream()) {
             @Override
             public void close() throws IOException {
                 try {
@@ -68,5 +91,26 @@ public final class HttpStreams {
                 }
             }
         };
+        if (fromByte > 0 && !partial) {
+            skipFully(body, fromByte, url);
+        }
+        return body;
+    }
+
+    private static void skipFully(InputStream in, long n, String url) throws IOException {
+        byte[] scratch = new byte[8192];
+        long left = n;
+        try {
+            while (left > 0) {
+                int k = in.read(scratch, 0, (int) Math.min(scratch.length, left));
+                if (k < 0) {
+                    throw new IOException(url + ": the body ends before byte " + n);
+                }
+                left -= k;
+            }
+        } catch (IOException e) {
+            in.close();
+            throw e;
+        }
     }
 }

@@ -17,8 +17,15 @@ public final class StatusLines {
     public final String bitrate;
     public final String damage;
     public final String stream;
+    /** Per-chunk decode times against the chunk's own length (the real-time budget). */
+    public final String chunkTimes;
+    /** Where playback is, of how long. */
+    public final String position;
 
-    private StatusLines(String realTime, String buffer, String underruns, String bitrate, String damage, String stream) {
+    private StatusLines(String realTime, String buffer, String underruns, String bitrate, String damage, String stream,
+                        String chunkTimes, String position) {
+        this.chunkTimes = chunkTimes;
+        this.position = position;
         this.realTime = realTime;
         this.buffer = buffer;
         this.underruns = underruns;
@@ -29,7 +36,36 @@ public final class StatusLines {
 
     /** The lines for a session now. {@code deviceUnderruns} < 0: the device does not say. */
     public static StatusLines of(PlayerSession s, int deviceUnderruns) {
-        return of(s.stats(), s.header(), s.bytesReceived(), s.elapsedSeconds(), s.isBuffering(), deviceUnderruns);
+        return of(s.stats(), s.header(), s.bytesReceived(), s.elapsedSeconds(), s.isBuffering(), deviceUnderruns,
+                s.positionSeconds(), s.durationSeconds(), s.isPaused());
+    }
+
+    /** Without a position (NaN) or pause. */
+    public static StatusLines of(PlayerStats st, StreamHeader header, long bytesReceived, double elapsedSeconds,
+                                 boolean buffering, int deviceUnderruns) {
+        return of(st, header, bytesReceived, elapsedSeconds, buffering, deviceUnderruns, Double.NaN, Double.NaN, false);
+    }
+
+    /**
+     * A seek bar's value, 0..{@code max}, for a position in a stream of {@code durationSeconds}
+     * (0 when the length is unknown).
+     */
+    public static int seekBarValue(double positionSeconds, double durationSeconds, int max) {
+        if (!(durationSeconds > 0) || Double.isNaN(positionSeconds)) {
+            return 0;
+        }
+        return (int) Math.max(0, Math.min(max, Math.round(positionSeconds / durationSeconds * max)));
+    }
+
+    /** The seek target in seconds for a seek bar's value (the inverse of {@link #seekBarValue}). */
+    public static double seekBarSeconds(int value, int max, double durationSeconds) {
+        return durationSeconds > 0 && max > 0 ? durationSeconds * Math.max(0, Math.min(max, value)) / max : 0.0;
+    }
+
+    /** m:ss.s */
+    static String clock(double seconds) {
+        long tenths = Math.round(seconds * 10);
+        return f("%d:%04.1f", tenths / 600, (tenths % 600) / 10.0);
     }
 
     /**
@@ -38,7 +74,8 @@ public final class StatusLines {
      * @param elapsedSeconds since the session started
      */
     public static StatusLines of(PlayerStats st, StreamHeader header, long bytesReceived, double elapsedSeconds,
-                                 boolean buffering, int deviceUnderruns) {
+                                 boolean buffering, int deviceUnderruns, double positionSeconds,
+                                 double durationSeconds, boolean paused) {
         double rtf = st.realTimeFactor();
         String realTime = Double.isNaN(rtf)
                 ? "decode real-time factor: –"
@@ -64,8 +101,18 @@ public final class StatusLines {
                     header.nQ(), header.bits(), header.framesPerPacket());
         }
         String damage = f("damaged packets: %d (%d frames concealed; %d reader events)", st.damagedPackets(),
-                st.concealedFrames(), st.streamEvents());
-        return new StatusLines(realTime, buffer, underruns, bitrate, damage, stream);
+                st.concealedFrames(), st.streamEvents())
+                + (st.decoderResets() > 0 ? f("; %d long gaps skipped", st.decoderResets()) : "");
+        String chunkTimes = st.chunksDecoded() == 0
+                ? "chunk decode: –"
+                : f("chunk decode: last %.1f ms, mean %.1f ms, max %.1f ms (a chunk is %.1f ms of audio)",
+                1e3 * st.lastChunkSeconds(), 1e3 * st.meanChunkSeconds(), 1e3 * st.maxChunkSeconds(),
+                1e3 * st.chunkSeconds());
+        String position = Double.isNaN(positionSeconds) ? "position: –"
+                : "position: " + clock(positionSeconds)
+                + (durationSeconds >= 0 ? " / " + clock(durationSeconds) : " (length unknown)")
+                + (paused ? " (paused)" : "");
+        return new StatusLines(realTime, buffer, underruns, bitrate, damage, stream, chunkTimes, position);
     }
 
     private static String f(String format, Object... args) {
@@ -74,6 +121,7 @@ public final class StatusLines {
 
     @Override
     public String toString() {
-        return realTime + "\n" + buffer + "\n" + underruns + "\n" + bitrate + "\n" + damage + "\n" + stream;
+        return position + "\n" + realTime + "\n" + chunkTimes + "\n" + buffer + "\n" + underruns + "\n" + bitrate
+                + "\n" + damage + "\n" + stream;
     }
 }

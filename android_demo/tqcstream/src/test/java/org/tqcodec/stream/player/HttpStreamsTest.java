@@ -29,6 +29,7 @@ import static org.junit.Assert.fail;
 public class HttpStreamsTest {
     private ServerSocket server;
     private Thread serving;
+    private volatile String request = "";
 
     /** Serve one request: status line, then body[0, split), wait for {@code rest}, then the remainder. */
     private String serve(final String status, final byte[] body, final int split, final CountDownLatch rest)
@@ -39,13 +40,16 @@ public class HttpStreamsTest {
                 s.setSoTimeout(20000);
                 InputStream in = s.getInputStream();
                 int crlf = 0; // read the request up to the blank line
+                StringBuilder req = new StringBuilder();
                 while (crlf < 4) {
                     int b = in.read();
                     if (b < 0) {
                         return;
                     }
+                    req.append((char) b);
                     crlf = (b == '\r' || b == '\n') ? crlf + 1 : 0;
                 }
+                request = req.toString();
                 OutputStream out = s.getOutputStream();
                 out.write(("HTTP/1.1 " + status + "\r\nContent-Type: application/octet-stream\r\nContent-Length: "
                         + body.length + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
@@ -95,6 +99,39 @@ public class HttpStreamsTest {
         assertNull(end.failure.get());
         assertEquals(bytes.length, s.bytesReceived());
         assertTrue(Arrays.equals(PlayerSessionTest.expected(codes, null), dev.samples()));
+    }
+
+    static byte[] readAll(InputStream in) throws IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        byte[] b = new byte[1000];
+        for (int n; (n = in.read(b)) >= 0; ) {
+            out.write(b, 0, n);
+        }
+        in.close();
+        return out.toByteArray();
+    }
+
+    @Test
+    public void aSeekAsksForARangeAndTakesA206AsTheTail() throws Exception {
+        byte[] body = new byte[5000];
+        for (int i = 0; i < body.length; i++) {
+            body[i] = (byte) (i * 7);
+        }
+        byte[] tail = Arrays.copyOfRange(body, 1234, body.length);
+        String url = serve("206 Partial Content", tail, tail.length, null);
+        assertTrue(Arrays.equals(tail, readAll(HttpStreams.open(url, 5000, 5000, 1234))));
+        assertTrue(request, request.contains("Range: bytes=1234-"));
+    }
+
+    @Test
+    public void aServerThatIgnoresTheRangeIsReadPastTheStart() throws Exception {
+        byte[] body = new byte[5000];
+        for (int i = 0; i < body.length; i++) {
+            body[i] = (byte) (i * 7);
+        }
+        String url = serve("200 OK", body, body.length, null);
+        assertTrue(Arrays.equals(Arrays.copyOfRange(body, 1234, body.length),
+                readAll(HttpStreams.open(url, 5000, 5000, 1234))));
     }
 
     @Test

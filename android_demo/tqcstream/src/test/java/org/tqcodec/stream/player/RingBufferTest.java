@@ -91,4 +91,51 @@ public class RingBufferTest {
         assertNull(problem.get());
         assertEquals(total, expected);
     }
+
+    @Test(timeout = 10_000)
+    public void aBlockedProducerSleepsUntilTheConsumerMakesRoomThenWakesOnce() throws Exception {
+        final RingBuffer r = new RingBuffer(8);
+        assertEquals(8, r.write(new float[8], 0, 8));
+        final java.util.concurrent.CountDownLatch woke = new java.util.concurrent.CountDownLatch(1);
+        final AtomicReference<Boolean> result = new AtomicReference<>();
+        Thread producer = new Thread(new Runnable() {
+            @Override
+            public void run() {
+                try {
+                    result.set(r.awaitFree(3, 10, java.util.concurrent.TimeUnit.SECONDS));
+                } catch (InterruptedException e) {
+                    result.set(null);
+                }
+                woke.countDown();
+            }
+        });
+        producer.start();
+        Thread.sleep(100);
+        assertEquals(1, woke.getCount());
+        assertEquals(2, r.read(new float[2], 0, 2)); // not enough room yet: no wake-up
+        Thread.sleep(50);
+        assertEquals(1, woke.getCount());
+        assertEquals(1, r.read(new float[1], 0, 1)); // now 3 free: the producer wakes
+        assertTrue(woke.await(5, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(Boolean.TRUE, result.get());
+        assertEquals(1, r.producerWakeups());
+    }
+
+    @Test(timeout = 10_000)
+    public void aConsumerWaitEndsOnDataOnCloseOrOnAbortAndTimesOut() throws Exception {
+        RingBuffer r = new RingBuffer(16);
+        long t0 = System.nanoTime();
+        assertFalse(r.awaitAvailable(4, 30, java.util.concurrent.TimeUnit.MILLISECONDS));
+        assertTrue(System.nanoTime() - t0 >= 25_000_000L);
+        r.write(new float[4], 0, 4);
+        assertTrue(r.awaitAvailable(4, 1, java.util.concurrent.TimeUnit.SECONDS));
+        r.close();
+        assertFalse(r.awaitAvailable(8, 10, java.util.concurrent.TimeUnit.SECONDS)); // closed: no waiting
+        RingBuffer full = new RingBuffer(4);
+        full.write(new float[4], 0, 4);
+        full.abortWaits();
+        t0 = System.nanoTime();
+        assertFalse(full.awaitFree(1, 10, java.util.concurrent.TimeUnit.SECONDS)); // aborted: no waiting
+        assertTrue(System.nanoTime() - t0 < 1_000_000_000L);
+    }
 }

@@ -16,6 +16,29 @@ public class StatusLinesTest {
         assertEquals("bitrate: waiting for the header; received –", l.bitrate);
         assertEquals("damaged packets: 0 (0 frames concealed; 0 reader events)", l.damage);
         assertEquals("stream: –", l.stream);
+        assertEquals("chunk decode: –", l.chunkTimes);
+        assertEquals("position: –", l.position);
+    }
+
+    @Test
+    public void positionChunkTimesAndTheSeekBar() {
+        PlayerStats st = new PlayerStats();
+        st.setChunkSeconds(8 * 64 / 44100.0);
+        st.chunkDecoded(3_000_000, 8);
+        st.chunkDecoded(7_000_000, 8);
+        st.chunkDecoded(2_000_000, 8);
+        st.decoderResets.set(2);
+        StatusLines l = StatusLines.of(st, null, 0, 1.0, false, -1, 75.25, 225.0, true);
+        assertEquals("chunk decode: last 2.0 ms, mean 4.0 ms, max 7.0 ms (a chunk is 11.6 ms of audio)", l.chunkTimes);
+        assertEquals("position: 1:15.3 / 3:45.0 (paused)", l.position);
+        assertEquals("damaged packets: 0 (0 frames concealed; 0 reader events); 2 long gaps skipped", l.damage);
+        assertEquals("position: 0:59.9 (length unknown)",
+                StatusLines.of(st, null, 0, 1.0, false, -1, 59.94, Double.NaN, false).position);
+        assertEquals(334, StatusLines.seekBarValue(75.25, 225.0, 1000));
+        assertEquals(0, StatusLines.seekBarValue(75.25, Double.NaN, 1000));
+        assertEquals(1000, StatusLines.seekBarValue(300, 225.0, 1000));
+        assertEquals(112.5, StatusLines.seekBarSeconds(500, 1000, 225.0), 1e-12);
+        assertEquals(0.0, StatusLines.seekBarSeconds(500, 1000, Double.NaN), 0);
     }
 
     @Test
