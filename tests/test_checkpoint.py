@@ -1,4 +1,5 @@
 """Checkpoint round trip and every bad-checkpoint error."""
+import os
 import subprocess
 import sys
 
@@ -46,8 +47,44 @@ def test_missing_file(tmp_path):
 def test_not_a_checkpoint(tmp_path):
     p = tmp_path / "junk.pt"
     p.write_bytes(b"not a zip at all")
-    with pytest.raises(CheckpointError, match="junk.pt: not a readable checkpoint"):
+    with pytest.raises(CheckpointError, match="junk.pt: not a TQCodec checkpoint") as e:
         load_checkpoint(p)
+    assert "weights_only" not in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_pickle_with_code_is_refused_without_unsafe_advice(tmp_path):
+    """torch's own message advises weights_only=False: unsafe for an untrusted file."""
+    p = tmp_path / "code.pt"
+    torch.save({"format": "tqcodec-checkpoint", "x": ValueError("code")}, p)
+    with pytest.raises(CheckpointError, match="code.pt: not a TQCodec checkpoint") as e:
+        load_checkpoint(p)
+    assert "weights_only" not in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_folder_is_not_a_checkpoint(tmp_path):
+    with pytest.raises(CheckpointError, match="is a folder"):
+        load_checkpoint(tmp_path)
+
+
+def test_checkpoint_without_hash_gets_it_computed(tmp_path, tiny_model):
+    """Consistent fingerprints: a file without weights_sha256 gets the hash of its weights,
+    the same value save_checkpoint records."""
+    recorded = save_checkpoint(tmp_path / "a.pt", tiny_model)
+    blob = torch.load(tmp_path / "a.pt", weights_only=True)
+    del blob["weights_sha256"]
+    torch.save(blob, tmp_path / "b.pt")
+    _, meta = load_checkpoint(tmp_path / "b.pt")
+    assert meta["weights_sha256"] == recorded
+
+
+def test_saved_checkpoint_mode_follows_umask(tmp_path, tiny_model):
+    old = os.umask(0o022)
+    try:
+        save_checkpoint(tmp_path / "m.pt", tiny_model)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.pt").stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]  # no temp file left
 
 
 def test_wrong_format(tmp_path):

@@ -14,6 +14,7 @@ from tqcodec import bitstream
 from tqcodec.audio_io import load_audio
 from tqcodec.checkpoint import load_checkpoint, save_checkpoint
 from tqcodec.compress import encode_audio
+from tqcodec.concealment import FADE_SAMPLES
 
 CLIP = Path(__file__).resolve().parents[1] / "assets" / "chaos_god_clip.ogg"
 
@@ -112,7 +113,10 @@ def test_damaged_stream_strict_and_lenient(tmp_path, ckpt, short_music):
     assert "bad_crc" in r.stderr
     audio, _ = sf.read(tmp_path / "lenient.wav", always_2d=True)
     hop, fpp = header.hop_length, header.frames_per_packet
-    assert np.all(audio[fpp * hop: 2 * fpp * hop] == 0)  # the lost packet is muted
+    # the lost packet is concealed: a FADE_SAMPLES fade-out, then silence
+    assert np.all(audio[fpp * hop + FADE_SAMPLES: 2 * fpp * hop] == 0)
+    assert np.any(audio[fpp * hop: fpp * hop + FADE_SAMPLES] != 0)
+    assert audio.shape[0] == header.total_samples  # nothing inserted or lost on a short gap
 
 
 def test_fingerprint_mismatch(tmp_path, ckpt, short_music):

@@ -7,14 +7,17 @@ stderr with a non-zero exit code. The work lives in ``compress``, ``bitstream`` 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import math
 import sys
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CKPT = ROOT / "checkpoints" / "tq64-balanced.pt"  # = checkpoint.DEFAULT_CHECKPOINT, without importing torch
+
+
+MAX_WARNINGS = 20  # damage reports printed one per line; the rest are counted
 
 
 def _load_model(path):
@@ -26,46 +29,62 @@ def _note(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
-def _float_decode_fn(ckpt, chunk_frames: int = 64):
+def _stamp(path: Path) -> tuple:
+    st = path.stat()
+    return str(path.resolve()), st.st_size, st.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=2)
+def _float_decoder(stamp: tuple, chunk_frames: int = 64):
+    """(decode_fn, DecoderGeometry) of a checkpoint or pruned decoder file; cached per file
+    version, so in-process callers (tests, the fuzzer) load it once."""
     from mobile_export.prune import load_pruned  # the exact streaming form of the decoder
+    from .bitstream import DecoderGeometry
+    from .checkpoint import CheckpointError, load_blob
     from .compress import decode_codes
-    from .checkpoint import resolve_checkpoint
-    pruned = load_pruned(resolve_checkpoint(ckpt, announce=_note))
+    path = Path(stamp[0])
+    load_blob(path)  # a file torch cannot load safely is refused here, with a safe message
+    pruned = load_pruned(path)
+    if not pruned.source_sha256:
+        raise CheckpointError(f"{path}: decoder file records no weights hash, so a stream's fingerprint "
+                              "cannot be checked against it")
     decoder = pruned.streaming(chunk_frames)
-    fingerprint = bytes.fromhex(pruned.source_sha256)[:16] if pruned.source_sha256 else None
-    return (lambda codes: decode_codes(decoder, codes, progress=True)), fingerprint
+    geometry = DecoderGeometry.from_config(pruned.config, bytes.fromhex(pruned.source_sha256))
+    return (lambda codes: decode_codes(decoder, codes, progress=sys.stderr.isatty())), geometry
 
 
-def _artifact_decode_fn(artifact):
+def _artifact_decoder(artifact):
     from mobile_export.runners import load_runner
+    from .bitstream import DecoderGeometry
     runner = load_runner(artifact)
-    sha = runner.manifest.get("checkpoint_sha256")
-    return runner.decode_channels, (bytes.fromhex(sha)[:16] if sha else None)
+    geometry = DecoderGeometry.from_manifest(runner.manifest, artifact)
+    progress = "decode" if sys.stderr.isatty() else None
+    return (lambda codes: runner.decode_channels(codes, progress=progress)), geometry
 
 
-def _conceal(header, packets, n_q):
-    """Assemble codes from the good packets; lost frames repeat the last good frame
-    (keeping decoder state continuous) and are muted afterwards."""
-    chunks, lost_ranges, pos = [], [], 0
-    last = np.zeros((header.channels, n_q, 1), dtype=np.int64)
-    for p in packets:
-        if p.lost_before:
-            n = p.lost_before * header.frames_per_packet
-            chunks.append(np.repeat(last, n, axis=2))
-            lost_ranges.append((pos, pos + n))
-            pos += n
-        chunks.append(p.codes.astype(np.int64))
-        last = p.codes[:, :, -1:].astype(np.int64)
-        pos += p.codes.shape[2]
-    codes = np.concatenate(chunks, axis=2) if chunks else np.zeros((header.channels, n_q, 0), np.int64)
-    return codes, lost_ranges
+def _stream_input(path) -> Path:
+    """A ``.tqc`` input that exists and is a file, checked before any work."""
+    from .bitstream import TQCError
+    p = Path(path)
+    if p.is_dir():
+        raise TQCError("io_error", "is a folder, not a .tqc stream", path=p)
+    if not p.is_file():
+        raise TQCError("io_error", "no such file" if not p.exists() else "not a regular file", path=p)
+    return p
 
 
 def cmd_encode(args) -> int:
-    from .compress import encode_file
-    model, meta = _load_model(args.ckpt)
-    header = encode_file(args.input, args.output, model, meta, progress=not args.quiet)
-    from .compress import describe_stream
+    from .audio_io import check_audio_input, check_output_path, load_audio
+    from .checkpoint import resolve_checkpoint
+    from .compress import describe_stream, encode_to_file
+    source = check_audio_input(args.input)
+    check_output_path(args.output, inputs=[source])
+    ckpt = resolve_checkpoint(args.ckpt, announce=_note)
+    audio, rate = load_audio(source, None, allow_empty=True)  # refuses NaN/Inf, > 2 channels
+    model, meta = _load_model(ckpt)
+    encode_to_file(audio, rate, args.output, model, meta, progress=not args.quiet and sys.stderr.isatty())
+    if audio.shape[-1] == 0:
+        _note(f"{source}: no audio samples; wrote an empty stream")
     if not args.quiet:
         print(describe_stream(args.output))
     return 0
@@ -73,35 +92,41 @@ def cmd_encode(args) -> int:
 
 def cmd_decode(args) -> int:
     from . import bitstream
-    from .audio_io import save_audio
-    decode_fn, fingerprint = _artifact_decode_fn(args.artifact) if args.artifact else _float_decode_fn(args.ckpt)
-    if not args.lenient:
-        from .compress import decode_file
-        decode_file(args.input, args.output, decode_fn, expected_fingerprint=fingerprint)
-        return 0
-    reader = bitstream.StreamReader(strict=False, path=args.input, expected_fingerprint=fingerprint)
-    with open(args.input, "rb") as f:
-        packets = reader.feed(f.read())
-    packets += reader.finish()
-    header = reader.header
-    for e in reader.events:
-        print(f"warning: {e}", file=sys.stderr)
-    codes, lost = _conceal(header, packets, header.n_q)
-    audio = decode_fn(codes)
-    hop = header.hop_length
-    for lo, hi in lost:
-        audio[:, lo * hop: hi * hop] = 0.0
-    if header.total_samples is not None:
-        audio = audio[:, : header.total_samples]
-    save_audio(args.output, audio, header.sample_rate)
-    print(f"decoded {codes.shape[-1]} frames; {len(reader.events)} problem(s), "
-          f"{sum(h - l for l, h in lost)} frames concealed", file=sys.stderr)
+    from .audio_io import check_audio_output
+    from .checkpoint import resolve_checkpoint
+    from .compress import decode_file
+    source = _stream_input(args.input)
+    check_audio_output(args.output, inputs=[source])
+    if args.start is not None and not (math.isfinite(args.start) and args.start >= 0):
+        raise bitstream.TQCError("invalid_argument", f"--start must be a number of seconds ≥ 0, got {args.start}",
+                                 path=source)
+    bitstream.read_header(source)  # a bad header is reported before any model is loaded
+    if args.artifact:
+        decode_fn, geometry = _artifact_decoder(args.artifact)
+    else:
+        decode_fn, geometry = _float_decoder(_stamp(resolve_checkpoint(args.ckpt, announce=_note)))
+    shown = []
+
+    def warn(event):
+        if len(shown) < MAX_WARNINGS:
+            print(f"warning: {event}", file=sys.stderr)
+        shown.append(event)
+
+    report = decode_file(source, args.output, decode_fn, geometry, lenient=args.lenient,
+                         start_seconds=args.start, on_event=warn if args.lenient else None)
+    if len(shown) > MAX_WARNINGS:
+        _note(f"warning: {len(shown) - MAX_WARNINGS} more problem(s) not shown")
+    h = report.header
+    if args.lenient or args.start is not None:
+        where = f" from {report.start_sample / h.sample_rate:.3f} s" if args.start is not None else ""
+        _note(f"decoded {report.samples} samples{where}; {len(report.events)} problem(s), "
+              f"{report.concealed} frames concealed, {report.resets} reset(s)")
     return 0
 
 
 def cmd_info(args) -> int:
     from .compress import describe_stream
-    print(describe_stream(args.input))
+    print(describe_stream(_stream_input(args.input)))
     return 0
 
 
@@ -150,7 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--ckpt", default=str(DEFAULT_CKPT), help="float reference decoder (default)")
     src.add_argument("--artifact", help="an exported decoder (.pte or .tflite) with its manifest")
     d.add_argument("--lenient", action="store_true",
-                   help="streaming mode: report damaged packets, skip them (muted) and go on")
+                   help="streaming mode: report damaged packets, conceal short gaps (faded), skip long ones, go on")
+    d.add_argument("--start", type=float, metavar="SECONDS",
+                   help="start playing at this time (decoding starts a short pre-roll earlier)")
     d.set_defaults(fn=cmd_decode)
     i = sub.add_parser("info", help="print a .tqc header, duration, packets and exact bitrate")
     i.add_argument("input")
@@ -172,7 +199,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.fn(args)
-    except (TQCError, AudioError, CheckpointError, FileNotFoundError, ValueError) as e:
+    except (TQCError, AudioError, CheckpointError, OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

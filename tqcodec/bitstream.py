@@ -17,12 +17,13 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
-import tempfile
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO, Callable, Iterator, Mapping
 
 import numpy as np
+
+from .atomic import atomic_write
 
 __all__ = [
     "MAGIC", "FORMAT_VERSION", "HEADER_SIZE", "SYNC", "PACKET_HEADER_SIZE", "PACKET_CRC_SIZE",
@@ -30,7 +31,8 @@ __all__ = [
     "KINDS", "FATAL_KINDS", "PACKET_KINDS", "TQCError", "StreamHeader", "Packet", "Bitrate",
     "encode_header", "decode_header", "encode_packet", "encode_packets", "pack_codes", "unpack_codes",
     "write_stream", "read_stream", "decode_stream", "StreamReader", "iter_packets", "packet_offset",
-    "bitrate", "stream_bitrate", "weights_fingerprint", "packet_crc_seed",
+    "bitrate", "stream_bitrate", "weights_fingerprint", "packet_crc_seed", "DecoderGeometry",
+    "check_stream_fits", "read_header",
 ]
 
 MAGIC = b"TQCS"
@@ -63,7 +65,7 @@ _HALF_SEQUENCE = SEQUENCE_MODULUS // 2
 # Header-level kinds: nothing can be decoded, so they are raised in both reading modes.
 FATAL_KINDS = frozenset({
     "io_error", "invalid_argument", "bad_magic", "unsupported_version", "truncated_header",
-    "bad_header_crc", "bad_header_field", "fingerprint_mismatch",
+    "bad_header_crc", "bad_header_field", "fingerprint_mismatch", "decoder_mismatch",
 })
 # Packet-level kinds: raised in strict mode, reported as events in streaming mode
 # (length_mismatch and truncated_stream are checked in strict mode only).
@@ -260,6 +262,77 @@ def decode_header(data: bytes, *, path: str | None = None) -> StreamHeader:
         raise e.located(path=path) from None
 
 
+def read_header(path: str | os.PathLike) -> StreamHeader:
+    """Only the header of a ``.tqc`` file (52 bytes read): what a decoder checks before any work."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(HEADER_SIZE)
+    except OSError as e:
+        raise TQCError("io_error", f"cannot read {path!r}: {e.strerror or e}", path=path) from e
+    return decode_header(data, path=path)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecoderGeometry:
+    """What a decoder can play: the stream's header must fit it before any decoding.
+
+    Why: the header's fingerprint says which weights made the codes, but a forged or
+    damaged file can carry the right fingerprint with any geometry, and a decoder fed
+    the wrong n_q, codebook size, hop or rate crashes or writes nonsense.
+    """
+
+    sample_rate: int
+    hop_length: int
+    n_q: int
+    codebook_size: int
+    fingerprint: bytes
+    max_channels: int = 2
+
+    @staticmethod
+    def from_config(cfg, fingerprint: bytes) -> "DecoderGeometry":
+        """From a ``CodecConfig`` (anything with sample_rate, hop_length, n_codebooks, codebook_size)
+        and the weights hash (its first 16 bytes are the fingerprint)."""
+        return DecoderGeometry(sample_rate=cfg.sample_rate, hop_length=cfg.hop_length, n_q=cfg.n_codebooks,
+                               codebook_size=cfg.codebook_size, fingerprint=bytes(fingerprint)[:FINGERPRINT_SIZE])
+
+    @staticmethod
+    def from_manifest(manifest: Mapping, path: str | os.PathLike | None = None) -> "DecoderGeometry":
+        """From an exported artifact's manifest (keys sample_rate, hop, n_codebooks,
+        codebook_size, checkpoint_sha256); a missing or malformed key is ``invalid_argument``."""
+        try:
+            return DecoderGeometry(sample_rate=int(manifest["sample_rate"]), hop_length=int(manifest["hop"]),
+                                   n_q=int(manifest["n_codebooks"]), codebook_size=int(manifest["codebook_size"]),
+                                   fingerprint=bytes.fromhex(manifest["checkpoint_sha256"])[:FINGERPRINT_SIZE])
+        except (KeyError, TypeError, ValueError) as e:
+            raise TQCError("invalid_argument", f"artifact manifest lacks a usable {e} entry (needs sample_rate, "
+                           f"hop, n_codebooks, codebook_size, checkpoint_sha256)", path=path) from None
+
+
+def check_stream_fits(header: StreamHeader, geometry: DecoderGeometry, path=None, *,
+                      header_offset: int | None = 0) -> None:
+    """Raise unless ``geometry``'s decoder can play this stream: first the fingerprint
+    (``fingerprint_mismatch``: another model's stream), then every field the decoder
+    depends on (``decoder_mismatch``, at the field's offset, expected and found).
+
+    ``header_offset``: where the header sits in the stream (None: it came separately).
+    """
+    _check_fingerprint(header, geometry.fingerprint, path, offset=header_offset)
+    checks = (("sample_rate", header.sample_rate, geometry.sample_rate, "Hz"),
+              ("hop_length", header.hop_length, geometry.hop_length, "samples per frame"),
+              ("n_q", header.n_q, geometry.n_q, "codebooks per channel"),
+              ("codebook_size", header.codebook_size, geometry.codebook_size, "entries per codebook"))
+    for field, found, expected, unit in checks:
+        if found != expected:
+            raise TQCError("decoder_mismatch", f"header field {field}: this decoder takes {expected} {unit}, "
+                           f"the stream has {found}", path=path,
+                           offset=None if header_offset is None else header_offset + _FIELD_OFFSET[field])
+    if header.channels > geometry.max_channels:
+        raise TQCError("decoder_mismatch", f"header field channels: this decoder plays at most "
+                       f"{geometry.max_channels} channels, the stream has {header.channels}", path=path,
+                       offset=None if header_offset is None else header_offset + _FIELD_OFFSET["channels"])
+
+
 def weights_fingerprint(weights: bytes) -> bytes:
     """First 16 bytes of the SHA-256 of the decoder's weight file: what the header stores."""
     return hashlib.sha256(weights).digest()[:FINGERPRINT_SIZE]
@@ -407,39 +480,10 @@ def write_stream(path: str | os.PathLike, header: StreamHeader, codes) -> None:
                        f"{header.hop_length} needs {header.n_frames} frames, codes have {a.shape[2]}",
                        path=path)
     data = encode_header(header) + encode_packets(header, a)
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        tmp = None
-        _fsync_dir(directory)
+        atomic_write(path, data)
     except OSError as e:
         raise TQCError("io_error", f"cannot write {path!r}: {e.strerror or e}", path=path) from e
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-
-
-def _fsync_dir(directory: str) -> None:
-    """Make the rename durable where the platform allows opening a directory."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # --------------------------------------------------------------------------- reading

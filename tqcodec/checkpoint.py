@@ -12,11 +12,11 @@ import hashlib
 import io
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
 
+from .atomic import atomic_write
 from .configs import CONFIGS, CodecConfig, get_config
 from .model import TQCodec
 
@@ -47,24 +47,36 @@ def weights_hash(state_dict: dict) -> str:
 
 
 def atomic_torch_save(obj, path: str | os.PathLike) -> None:
-    """Write to a temporary file beside ``path`` and rename, so no half-written file remains."""
+    """``torch.save`` through the one atomic write, so no half-written file remains and the
+    file gets the umask's mode; the folder is created if missing."""
     path = Path(path)
+    buf = io.BytesIO()
+    torch.save(obj, buf)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        atomic_write(path, buf.getbuffer())
     except OSError as e:
-        raise CheckpointError(f"{path}: cannot write here ({e.strerror})") from None
+        raise CheckpointError(f"{path}: cannot write here ({e.strerror or e})") from None
+
+
+def load_blob(path) -> object:
+    """``torch.load(weights_only=True)`` of ``path``, with one safe message when that fails.
+
+    Why not torch's own message: for a file it cannot read it advises retrying with
+    ``weights_only=False``, which runs arbitrary code from an untrusted file.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
     try:
-        with os.fdopen(fd, "wb") as f:
-            buf = io.BytesIO()
-            torch.save(obj, buf)
-            f.write(buf.getbuffer())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot read ({e.strerror or e})") from None
+    except Exception as e:  # torch raises many types for a damaged zip/pickle
+        raise CheckpointError(f"{path}: not a TQCodec checkpoint (not a PyTorch weights file that can be "
+                              f"loaded safely: {type(e).__name__})") from None
 
 
 def resolve_checkpoint(path, announce=print) -> Path:
@@ -110,13 +122,7 @@ def save_checkpoint(path, model: TQCodec, step: int = 0, extra: dict | None = No
 
 def read_checkpoint(path) -> dict:
     """Load and check the container (not the weights' fit to a model)."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint file")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # torch raises many types for a damaged zip/pickle
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from None
+    blob = load_blob(path)
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a TQCodec checkpoint (expected format {FORMAT!r})")
     if blob.get("format_version") != FORMAT_VERSION:
@@ -160,11 +166,15 @@ def load_checkpoint(path, map_location: str = "cpu") -> tuple[TQCodec, dict]:
     if bad:
         raise CheckpointError(f"{path}: shape mismatch for config {cfg.name!r}: " + "; ".join(bad[:5]))
     recorded = blob.get("weights_sha256")
-    if recorded and recorded != weights_hash(state):
+    actual = weights_hash(state)
+    if recorded is not None and recorded != actual:
         raise CheckpointError(f"{path}: weights hash mismatch (file damaged or edited)")
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     model.eval().to(map_location)
-    meta = {k: blob.get(k) for k in ("step", "weights_sha256", "dtype", "extra", "format_version")}
+    meta = {k: blob.get(k) for k in ("step", "dtype", "extra", "format_version")}
+    # A file written without the hash (older tools, hand-made) gets it computed, so that
+    # streams it encodes carry a fingerprint and decoding checks it, like any other.
+    meta["weights_sha256"] = actual
     meta["config"] = cfg.name
     return model, meta
 

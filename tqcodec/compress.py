@@ -8,14 +8,20 @@ call, so a file round trip gives the same codes as the in-memory path.
 """
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 
 from . import bitstream
-from .audio_io import load_audio, save_audio
+from .audio_io import load_audio, resample, save_audio
 from .checkpoint import decoder_fingerprint
+from .concealment import CONCEAL, DECODE, RESET, apply_fades, plan_concealment, seek_point
+
+DecodeFn = Callable[[np.ndarray], np.ndarray]  # codes [C, n_q, F] → audio [C, F·hop], from the initial state
 
 SEGMENT_SECONDS = 10.0
 CONTEXT_SECONDS = 1.0  # warm-up for the encoder's LSTM; its codes are discarded
@@ -30,6 +36,8 @@ def encode_audio(model, audio: np.ndarray, progress: bool = False) -> torch.Tens
     """
     hop = model.config.hop_length
     frames = -(-audio.shape[-1] // hop)
+    if frames == 0:  # an empty file encodes to an empty stream
+        return torch.zeros((audio.shape[0], model.config.n_codebooks, 0), dtype=torch.long)
     x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
     x = torch.nn.functional.pad(x, (0, frames * hop - x.shape[-1]))
     seg = int(SEGMENT_SECONDS * model.config.frame_rate)
@@ -57,7 +65,15 @@ def header_for(model, meta: dict, channels: int, total_samples: int | None,
 
 
 def encode_file(in_path, out_path, model, meta: dict, progress: bool = False) -> bitstream.StreamHeader:
-    audio, _ = load_audio(in_path, model.config.sample_rate)
+    """Audio file → ``.tqc``; an empty audio file gives an empty stream (header only)."""
+    audio, rate = load_audio(in_path, None, allow_empty=True)
+    return encode_to_file(audio, rate, out_path, model, meta, progress)
+
+
+def encode_to_file(audio: np.ndarray, rate: int, out_path, model, meta: dict,
+                   progress: bool = False) -> bitstream.StreamHeader:
+    """float32 [C, T] at ``rate`` → ``.tqc`` (resampled to the model's rate first)."""
+    audio = resample(audio, rate, model.config.sample_rate)
     codes = encode_audio(model, audio, progress)
     header = header_for(model, meta, audio.shape[0], audio.shape[-1])
     bitstream.write_stream(out_path, header, codes.numpy())
@@ -67,18 +83,105 @@ def encode_file(in_path, out_path, model, meta: dict, progress: bool = False) ->
 @torch.no_grad()
 def decode_codes(streaming_decoder, codes: np.ndarray, progress: bool = False) -> np.ndarray:
     """codes [C, n_q, F] → float32 [C, F·hop] through a float ``StreamingDecoder``."""
+    codes = np.asarray(codes)
+    if codes.shape[-1] == 0:
+        return np.zeros((codes.shape[0], 0), np.float32)
     return np.stack([streaming_decoder.decode(torch.from_numpy(np.asarray(c)), progress=progress).numpy()
                      for c in codes])
 
 
-def decode_file(in_path, out_path, decode_fn, expected_fingerprint: bytes | None = None) -> bitstream.StreamHeader:
-    """Read a ``.tqc`` strictly, decode with ``decode_fn(codes [C, n_q, F]) -> [C, T]``, write audio."""
-    header, codes = bitstream.read_stream(in_path, expected_fingerprint=expected_fingerprint)
-    audio = decode_fn(codes)
+def decode_plan(plan, packets, decode_fn: DecodeFn, header: bitstream.StreamHeader) -> np.ndarray:
+    """Follow a concealment plan: audio [channels, output_frames·hop], fades applied.
+
+    Each segment between resets is decoded by one ``decode_fn`` call, which starts from
+    the decoder's initial state: that is what a reset is.  Conceal steps repeat the last
+    frame decoded in the segment (zeros if none), so the decoder state runs on smoothly.
+    """
+    hop = header.hop_length
+    packets = iter(packets)
+    pieces = []
+    for segment in plan.segments():
+        codes, last = [], np.zeros((header.channels, header.n_q, 1), np.int64)
+        for step in segment:
+            if step[0] == DECODE:
+                packet = next(packets)
+                assert packet.sequence == step[1] and packet.frames == step[2], (step, packet.sequence)
+                codes.append(packet.codes)
+                last = packet.codes[:, :, -1:]
+            elif step[0] == CONCEAL:
+                codes.append(np.repeat(last, step[1], axis=2))
+        if codes:
+            seg = np.concatenate(codes, axis=2).astype(np.int64)
+            pieces.append(np.asarray(decode_fn(seg), dtype=np.float32)[:, : seg.shape[2] * hop])
+    audio = np.concatenate(pieces, axis=1) if pieces else np.zeros((header.channels, 0), np.float32)
+    return apply_fades(audio, plan, hop)
+
+
+@dataclass
+class DecodeReport:
+    """What a decode did: for the CLI's summary line and for tests."""
+
+    header: bitstream.StreamHeader
+    frames: int = 0  # frames of output before the total_samples cap and the seek cut
+    concealed: int = 0
+    resets: int = 0
+    start_sample: int = 0  # the first output sample's position in the stream's timeline
+    samples: int = 0  # samples written
+    events: list = field(default_factory=list)
+
+
+def decode_file(in_path, out_path, decode_fn: DecodeFn, geometry: bitstream.DecoderGeometry, *,
+                lenient: bool = False, start_seconds: float | None = None,
+                on_event=None) -> DecodeReport:
+    """``.tqc`` → audio file through ``decode_fn``, under the concealment policy.
+
+    The header is read and checked against ``geometry`` before anything is decoded.
+    Strict mode raises at the first problem; lenient mode reports problems through
+    ``on_event`` and plays what arrives.  ``start_seconds`` seeks (docs/bitstream.md,
+    "Seeking"): decoding starts SEEK_PREROLL_FRAMES before the target, from the
+    initial state, and the pre-roll is dropped.
+    """
+    path = os.fspath(in_path)
+    header = bitstream.read_header(path)
+    bitstream.check_stream_fits(header, geometry, path)
+    start_frame, first_packet, drop = 0, 0, 0
+    if start_seconds is not None:
+        start_frame, first_packet, drop = seek_point(header, start_seconds)
+        if header.total_samples is not None and start_frame * header.hop_length >= max(header.total_samples, 1):
+            raise bitstream.TQCError("invalid_argument", f"--start {start_seconds:g} s is past the end of the "
+                                     f"stream ({header.total_samples / header.sample_rate:.3f} s)", path=path)
+    # From the start, the reader sees the header and checks the whole stream; a seek
+    # joins at a packet boundary with the header known (docs/bitstream.md, "Starting mid-stream").
+    offset = 0 if first_packet == 0 else bitstream.packet_offset(header, first_packet)
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = f.read()
+    except OSError as e:
+        raise bitstream.TQCError("io_error", f"cannot read {path!r}: {e.strerror or e}", path=path) from e
+    if first_packet == 0:
+        reader = bitstream.StreamReader(strict=not lenient, path=path, on_event=on_event)
+    else:
+        reader = bitstream.StreamReader(strict=not lenient, header=header, first_sequence=None, offset=offset,
+                                        path=path, on_event=on_event)
+    packets = reader.feed(data) + reader.finish()
+    plan = plan_concealment(packets, header.frames_per_packet, header.hop_length)
+    audio = decode_plan(plan, packets, decode_fn, header)
+    hop = header.hop_length
+    start_sample = start_frame * hop
+    end = audio.shape[1]
     if header.total_samples is not None:
-        audio = audio[:, : header.total_samples]
+        end = min(end, header.total_samples - first_packet * header.frames_per_packet * hop)
+    if start_seconds is not None and drop >= end:
+        raise bitstream.TQCError("invalid_argument", f"--start {start_seconds:g} s is past the end of the "
+                                 f"stream ({(first_packet * header.frames_per_packet * hop + end) / header.sample_rate:.3f} s"
+                                 f" decodable)", path=path)
+    audio = audio[:, drop:end]
     save_audio(out_path, audio, header.sample_rate)
-    return header
+    return DecodeReport(header=header, frames=plan.output_frames,
+                        concealed=sum(s[1] for s in plan.steps if s[0] == CONCEAL),
+                        resets=sum(1 for s in plan.steps if s[0] == RESET), start_sample=start_sample,
+                        samples=audio.shape[1], events=list(reader.events))
 
 
 def describe_stream(path) -> str:

@@ -1,5 +1,7 @@
-"""The one concealment policy for damaged streams, as a pure plan (docs/bitstream.md,
-"Playing a damaged stream: the concealment policy").
+"""How a player plays what it did not get whole: the one concealment policy for damaged
+streams, as a pure plan (docs/bitstream.md, "Playing a damaged stream: the concealment
+policy"), and the one seek rule ("Seeking").  Their constants are the ``policy`` block of
+``tests/vectors/manifest.json``.
 
 Why a plan: the Python, Java and Swift players must do the same thing with the same
 packets, and a stream's sequence numbers are not to be trusted (two CRC-valid packets
@@ -122,3 +124,15 @@ def apply_fades(audio: np.ndarray, plan: ConcealmentPlan, hop_length: int) -> np
                 level = 1.0
         pos += n
     return audio
+
+
+def seek_point(header, seconds: float, preroll_frames: int = SEEK_PREROLL_FRAMES) -> tuple[int, int, int]:
+    """Where to start decoding to play from ``seconds``: (target frame f, first packet k,
+    samples of pre-roll to drop).  ``header``: anything with sample_rate, hop_length and
+    frames_per_packet.  Decoding starts at packet k from the initial state; the output
+    then starts at sample f·hop of the stream."""
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"a start time must be a finite number of seconds ≥ 0, got {seconds!r}")
+    frame = math.floor(seconds * header.sample_rate / header.hop_length)
+    packet = max(0, (frame - preroll_frames) // header.frames_per_packet)
+    return frame, packet, (frame - packet * header.frames_per_packet) * header.hop_length
