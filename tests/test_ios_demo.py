@@ -424,7 +424,9 @@ def _vector_objects() -> dict[str, list[dict]]:
         [e for c in cases for e in c["streaming"]["events"]]
     return {
         "VectorIndex": [index],
+        "VectorPolicy": [index["policy"]],
         "DamageCase": cases,
+        "ConcealmentExpectation": [c["concealment"] for c in cases if c["concealment"]],
         "ExpectedError": errors,
         "StreamingExpectation": [c["streaming"] for c in cases],
         "ValidVector": valid,

@@ -19,6 +19,8 @@ public struct TQCError: Error, Equatable, Sendable, CustomStringConvertible {
         case badHeaderCRC = "bad_header_crc"
         case badHeaderField = "bad_header_field"
         case fingerprintMismatch = "fingerprint_mismatch"
+        /// The stream's geometry (sample rate, hop, codebooks, channels) is not the decoder's.
+        case decoderMismatch = "decoder_mismatch"
         case badSync = "bad_sync"
         case badFrameCount = "bad_frame_count"
         case truncatedPacket = "truncated_packet"
@@ -33,7 +35,7 @@ public struct TQCError: Error, Equatable, Sendable, CustomStringConvertible {
         /// nothing can be decoded. Python's `FATAL_KINDS`.
         public static let fatal: Set<Kind> = [
             .ioError, .invalidArgument, .badMagic, .unsupportedVersion, .truncatedHeader,
-            .badHeaderCRC, .badHeaderField, .fingerprintMismatch,
+            .badHeaderCRC, .badHeaderField, .fingerprintMismatch, .decoderMismatch,
         ]
 
         /// Packet-level kinds: raised in strict mode, recorded as events in streaming mode.

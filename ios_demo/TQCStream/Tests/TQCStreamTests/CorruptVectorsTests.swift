@@ -93,12 +93,21 @@ final class CorruptVectorsTests: XCTestCase {
         }
     }
 
-    /// The recovered sequences, each holding frames s·F ..< s·F+n of the reference codes.
+    /// The recovered sequences, each holding its frames of the reference codes (from
+    /// `reference_frames`: sequence numbers of forged streams say nothing about position).
     private func checkRecovered(_ packets: [Packet], _ damage: DamageCase, reference: ValidVector, context: String) {
         XCTAssertEqual(packets.map(\.sequence), damage.streaming.recovered, context)
-        let fpp = reference.header.framesPerPacket
-        for p in packets {
-            let from = p.sequence * fpp
+        guard let starts = damage.referenceFrames, starts.count == packets.count else {
+            XCTFail("\(context): reference_frames \(String(describing: damage.referenceFrames)) does not give "
+                + "one start per recovered packet (\(packets.count))")
+            return
+        }
+        for (p, from) in zip(packets, starts) {
+            guard from + p.frames <= reference.frames else {
+                XCTFail("\(context): packet \(p.sequence) claims reference frames \(from)..<\(from + p.frames) "
+                    + "of \(reference.frames)")
+                continue
+            }
             let want = Vectors.slice(reference.codes, from..<(from + p.frames))
             XCTAssertEqual(Vectors.concat([p], channels: p.channels, nQ: p.nQ), want,
                            "\(context): codes of packet \(p.sequence)")

@@ -541,7 +541,7 @@ final class DecodeLoopTests: XCTestCase {
         let wrong = DecodeLoop(source: ListSource(h, []), decoder: unfit, ring: FloatRingBuffer(minimumCapacity: 16),
                                manifest: manifest)
         wrong.run()
-        XCTAssertEqual((wrong.failure as? TQCError)?.kind, .invalidArgument)
+        XCTAssertEqual((wrong.failure as? TQCError)?.kind, .fingerprintMismatch) // another model's stream
         XCTAssertEqual(unfit.calls, 0)
 
         // a decoder that breaks the call contract

@@ -116,20 +116,36 @@ final class ManifestTests: XCTestCase {
     }
 
     func testChecksThatAStreamFitsTheModel() throws {
+        // Python's check_stream_fits: fingerprint, then sample_rate, hop_length, n_q,
+        // codebook_size equal to the model's (decoder_mismatch at the field), then channels <= 2
         let m = try parse(Self.example)
         let fp = try XCTUnwrap(m.fingerprint)
         XCTAssertNoThrow(try m.checkCompatible(StreamHeader(channels: 2, nQ: 10, fingerprint: fp)))
-        XCTAssertNoThrow(try m.checkCompatible(StreamHeader(channels: 1, nQ: 10, fingerprint: fp, codebookSize: 500)))
-        let bad = [
-            try StreamHeader(channels: 2, nQ: 5, fingerprint: fp),
-            try StreamHeader(channels: 2, nQ: 10, fingerprint: fp, sampleRate: 48_000),
-            try StreamHeader(channels: 2, nQ: 10, fingerprint: fp, hopLength: 32),
-            try StreamHeader(channels: 2, nQ: 10, fingerprint: fp, codebookSize: 1024, bits: 10),
+        XCTAssertNoThrow(try m.checkCompatible(StreamHeader(channels: 1, nQ: 10, fingerprint: fp)))
+        let bad: [(StreamHeader, TQCError.Kind, Int)] = [
+            (try StreamHeader(channels: 2, nQ: 10, fingerprint: TestStreams.fingerprint(9)), .fingerprintMismatch, 32),
+            (try StreamHeader(channels: 2, nQ: 5, fingerprint: fp), .decoderMismatch, 21),
+            (try StreamHeader(channels: 2, nQ: 10, fingerprint: fp, sampleRate: 48_000), .decoderMismatch, 8),
+            (try StreamHeader(channels: 2, nQ: 10, fingerprint: fp, hopLength: 32), .decoderMismatch, 12),
+            (try StreamHeader(channels: 2, nQ: 10, fingerprint: fp, codebookSize: 1024, bits: 10), .decoderMismatch, 16),
+            (try StreamHeader(channels: 1, nQ: 10, fingerprint: fp, codebookSize: 500), .decoderMismatch, 16),
+            (try StreamHeader(channels: 3, nQ: 10, fingerprint: fp), .decoderMismatch, 20),
+            // the first problem wins: sample_rate before n_q
+            (try StreamHeader(channels: 2, nQ: 5, fingerprint: fp, sampleRate: 48_000), .decoderMismatch, 8),
         ]
-        for h in bad {
-            XCTAssertThrowsError(try m.checkCompatible(h), "accepted \(h)") { error in
-                XCTAssertEqual((error as? TQCError)?.kind, .invalidArgument)
+        for (h, kind, offset) in bad {
+            XCTAssertThrowsError(try m.checkCompatible(h, headerOffset: 100, path: "x.tqc"), "accepted \(h)") { error in
+                let e = error as? TQCError
+                XCTAssertEqual(e?.kind, kind, "\(h)")
+                XCTAssertEqual(e?.offset, 100 + offset, "\(h)")
+                XCTAssertTrue(e?.isFatal ?? false)
+                XCTAssertTrue("\(error)".hasPrefix("x.tqc, byte \(100 + offset)"), "\(error)")
             }
+        }
+        // a header that came separately (a seek, a live join) has no offset to name
+        XCTAssertThrowsError(try m.checkCompatible(StreamHeader(channels: 3, nQ: 10, fingerprint: fp), headerOffset: nil)) {
+            XCTAssertEqual(($0 as? TQCError)?.kind, .decoderMismatch)
+            XCTAssertNil(($0 as? TQCError)?.offset)
         }
     }
 

@@ -226,8 +226,8 @@ final class StreamReaderTests: XCTestCase {
     }
 
     func testKindsAreThePythonStrings() {
-        XCTAssertEqual(TQCError.Kind.allCases.count, 17)
-        XCTAssertEqual(TQCError.Kind.fatal.count, 8)
+        XCTAssertEqual(TQCError.Kind.allCases.count, 18) // Python's KINDS (tests/test_ios_demo.py compares the sets)
+        XCTAssertEqual(TQCError.Kind.fatal.count, 9)
         XCTAssertEqual(TQCError.Kind.packet.count, 9)
         XCTAssertEqual(TQCError.Kind(rawValue: "bad_crc"), .badCRC)
         XCTAssertNil(TQCError.Kind(rawValue: "no_such_kind"))

@@ -184,13 +184,60 @@ struct SplitMix64: RandomNumberGenerator {
 
 struct VectorIndex: Decodable {
     let formatVersion: Int
+    let policy: VectorPolicy
     let valid: [String]
     let cases: [DamageCase]
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version"
+        case policy = "policy"
         case valid = "valid"
         case cases = "cases"
+    }
+}
+
+/// The constants every player shares (docs/bitstream.md, concealment policy and seeking).
+struct VectorPolicy: Decodable {
+    let maxConcealFrames: Int
+    let fadeSamples: Int
+    let seekPrerollFrames: Int
+
+    enum CodingKeys: String, CodingKey {
+        case maxConcealFrames = "max_conceal_frames"
+        case fadeSamples = "fade_samples"
+        case seekPrerollFrames = "seek_preroll_frames"
+    }
+}
+
+/// A damaged vector's concealment plan: steps `["decode", seq, frames]`, `["conceal", frames]`,
+/// `["reset"]`, and the output frames before any total_samples cap.
+struct ConcealmentExpectation: Decodable {
+    let plan: [ConcealmentPlanner.Step]
+    let outputFrames: Int
+
+    enum CodingKeys: String, CodingKey {
+        case plan = "plan"
+        case outputFrames = "output_frames"
+    }
+}
+
+extension ConcealmentPlanner.Step: Decodable {
+    public init(from decoder: Decoder) throws {
+        var step = try decoder.unkeyedContainer()
+        let kind = try step.decode(String.self)
+        switch kind {
+        case "decode":
+            self = .decode(sequence: try step.decode(Int.self), frames: try step.decode(Int.self))
+        case "conceal":
+            self = .conceal(frames: try step.decode(Int.self))
+        case "reset":
+            self = .reset
+        default:
+            throw DecodingError.dataCorruptedError(in: step, debugDescription: "unknown plan step \(kind)")
+        }
+        guard step.isAtEnd else {
+            throw DecodingError.dataCorruptedError(in: step, debugDescription: "extra values in a \(kind) step")
+        }
     }
 }
 
@@ -198,19 +245,25 @@ struct DamageCase: Decodable {
     let file: String
     let description: String
     let reference: String
+    /// Where each recovered packet's frames start in the reference's codes (null when fatal).
+    let referenceFrames: [Int]?
     let headerFrom: String?
     let expectedFingerprint: String?
     let strict: ExpectedError?
     let streaming: StreamingExpectation
+    /// The plan of the streaming reader's packets (null when streaming is fatal).
+    let concealment: ConcealmentExpectation?
 
     enum CodingKeys: String, CodingKey {
         case file = "file"
         case description = "description"
         case reference = "reference"
+        case referenceFrames = "reference_frames"
         case headerFrom = "header_from"
         case expectedFingerprint = "expected_fingerprint"
         case strict = "strict"
         case streaming = "streaming"
+        case concealment = "concealment"
     }
 }
 

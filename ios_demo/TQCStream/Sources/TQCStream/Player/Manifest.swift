@@ -150,22 +150,34 @@ public struct Manifest: Equatable, Sendable {
         state.map { [Float](repeating: 0, count: $0.elementCount) }
     }
 
-    /// Can this artifact decode that stream? Same sample rate, hop and number of codebooks, and
-    /// every code the stream may hold has a row in the model's codebooks.
-    /// - Throws: `TQCError` `invalid_argument` naming the first field that differs.
-    public func checkCompatible(_ h: StreamHeader) throws {
-        var bad: String?
-        if h.sampleRate != sampleRate {
-            bad = "sample_rate \(h.sampleRate) vs the model's \(sampleRate)"
-        } else if h.hopLength != hop {
-            bad = "hop_length \(h.hopLength) vs the model's \(hop)"
-        } else if h.nQ != nCodebooks {
-            bad = "n_q \(h.nQ) vs the model's \(nCodebooks) codebooks"
-        } else if h.codebookSize > codebookSize {
-            bad = "codebook_size \(h.codebookSize) vs the model's \(codebookSize)"
+    /// Channels one artifact plays (a stereo stream runs two state sets through it).
+    public static let maxChannels = 2
+
+    /// Can this artifact decode that stream? Python's `check_stream_fits`, in its order: the
+    /// fingerprint first (another model's codes: `fingerprint_mismatch`), then each field the
+    /// decoder depends on, which must equal the model's (`decoder_mismatch` at that field's
+    /// offset, expected and found), then at most `maxChannels` channels.
+    /// - Parameter headerOffset: where the header sits in the stream (nil: it came separately).
+    public func checkCompatible(_ h: StreamHeader, headerOffset: Int? = 0, path: String? = nil) throws {
+        if let expected = fingerprint, expected != h.fingerprint {
+            throw TQCError(.fingerprintMismatch, "stream was made by decoder weights \(hexString(h.fingerprint)), "
+                + "expected \(hexString(expected))", path: path,
+                offset: headerOffset.map { $0 + StreamHeader.Field.fingerprint.rawValue })
         }
-        if let bad {
-            throw TQCError(.invalidArgument, "stream does not fit the decoder (\(config), \(format)): \(bad)")
+        let checks: [(StreamHeader.Field, Int, Int, String)] = [
+            (.sampleRate, h.sampleRate, sampleRate, "Hz"),
+            (.hopLength, h.hopLength, hop, "samples per frame"),
+            (.nQ, h.nQ, nCodebooks, "codebooks per channel"),
+            (.codebookSize, h.codebookSize, codebookSize, "entries per codebook"),
+        ]
+        for (field, found, expected, unit) in checks where found != expected {
+            throw TQCError(.decoderMismatch, "header field \(field.name): this decoder takes \(expected) \(unit), "
+                + "the stream has \(found)", path: path, offset: headerOffset.map { $0 + field.rawValue })
+        }
+        if h.channels > Manifest.maxChannels {
+            throw TQCError(.decoderMismatch, "header field channels: this decoder plays at most \(Manifest.maxChannels) "
+                + "channels, the stream has \(h.channels)", path: path,
+                offset: headerOffset.map { $0 + StreamHeader.Field.channels.rawValue })
         }
     }
 
