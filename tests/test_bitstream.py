@@ -374,7 +374,8 @@ def test_vectors_are_up_to_date():
 def test_vector_coverage():
     kinds = {c["strict"]["kind"] for c in MANIFEST["cases"] if c["strict"]}
     kinds |= {e["kind"] for c in MANIFEST["cases"] for e in c["streaming"]["events"]}
-    assert bs.KINDS - kinds == {"io_error", "invalid_argument"}  # the two that no file can show
+    # what no file alone can show: I/O, API misuse, and a decoder that does not fit the stream
+    assert bs.KINDS - kinds == {"io_error", "invalid_argument", "decoder_mismatch"}
     docs = [json.loads((VECTORS / n).read_text()) for n in MANIFEST["valid"]]
     assert {d["header"]["n_q"] for d in docs} >= {5, 10, 20}
     assert {d["header"]["channels"] for d in docs} >= {1, 2}
@@ -499,6 +500,17 @@ def test_unwritable_and_unreadable_paths_are_named(tmp_path):
     assert e.value.kind == "io_error" and "missing.tqc" in str(e.value)
 
 
+def test_written_stream_mode_follows_umask(tmp_path):
+    """mkstemp alone makes 0600 files; the one atomic write honours the umask."""
+    h = StreamHeader(channels=1, n_q=10, fingerprint=FP)
+    old = os.umask(0o022)
+    try:
+        bs.write_stream(tmp_path / "a.tqc", h, random_codes(h, 10))
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.tqc").stat().st_mode & 0o777 == 0o644
+
+
 @pytest.mark.parametrize("failing", ["fsync", "replace", "write"])
 def test_failed_write_leaves_nothing_behind(tmp_path, monkeypatch, failing):
     h = StreamHeader(channels=1, n_q=10, fingerprint=FP)
@@ -508,12 +520,11 @@ def test_failed_write_leaves_nothing_behind(tmp_path, monkeypatch, failing):
     def boom(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
+    import tqcodec.atomic as atomic  # write_stream writes through the one atomic write
     if failing == "write":
-        real_fdopen = os.fdopen
-
         class FailingFile:
             def __init__(self, *args, **kwargs):
-                self.f = real_fdopen(*args, **kwargs)
+                self.f = open(*args, **kwargs)
 
             def __enter__(self):
                 return self
@@ -523,9 +534,9 @@ def test_failed_write_leaves_nothing_behind(tmp_path, monkeypatch, failing):
 
             write = staticmethod(boom)
 
-        monkeypatch.setattr(bs.os, "fdopen", FailingFile)
+        monkeypatch.setattr(atomic, "open", FailingFile, raising=False)
     else:
-        monkeypatch.setattr(bs.os, failing, boom)
+        monkeypatch.setattr(atomic.os, failing, boom)
     with pytest.raises(TQCError) as e:
         bs.write_stream(path, h, random_codes(h, 100))
     assert e.value.kind == "io_error" and "No space left" in str(e.value)
