@@ -954,11 +954,19 @@ def resource_problems(java: dict[str, str], res: Path, manifest_xml: str, namesp
     perms = {e.get(f"{ANDROID_NS}name") for e in root.iter("uses-permission")}
     if "android.permission.INTERNET" not in perms:
         p.append("AndroidManifest.xml lacks android.permission.INTERNET (HTTP streams)")
-    for activity in root.iter("activity"):
-        name = activity.get(f"{ANDROID_NS}name", "")
+    for component in [*root.iter("activity"), *root.iter("service")]:
+        name = component.get(f"{ANDROID_NS}name", "")
         full = namespace + name if name.startswith(".") else name
         if f"{full.rsplit('.', 1)[-1]}.java" not in {Path(k).name for k in java}:
-            p.append(f"AndroidManifest.xml: activity {name} has no source")
+            p.append(f"AndroidManifest.xml: {component.tag} {name} has no source")
+    # background playback: a mediaPlayback foreground service needs these on Android 14+, and
+    # its notification needs POST_NOTIFICATIONS on 13+
+    for perm in ("FOREGROUND_SERVICE", "FOREGROUND_SERVICE_MEDIA_PLAYBACK", "POST_NOTIFICATIONS"):
+        if f"android.permission.{perm}" not in perms:
+            p.append(f"AndroidManifest.xml lacks android.permission.{perm} (background playback)")
+    services = {e.get(f"{ANDROID_NS}name"): e.get(f"{ANDROID_NS}foregroundServiceType") for e in root.iter("service")}
+    if services.get(".PlaybackService") != "mediaPlayback":
+        p.append("AndroidManifest.xml: .PlaybackService must be a foregroundServiceType=\"mediaPlayback\" service")
     return p
 
 
@@ -982,3 +990,16 @@ def test_the_resource_check_fails_on_a_missing_id():
     problems = resource_problems(**inputs)
     assert any("R.id.halt is not defined" in p for p in problems), problems
     assert any("INTERNET" in p for p in problems), problems
+
+
+def test_the_manifest_check_fails_without_the_playback_service_or_its_permissions():
+    inputs = _resource_inputs()
+    xml = inputs["manifest_xml"]
+    for old, new, expected in [('foregroundServiceType="mediaPlayback"', 'foregroundServiceType="dataSync"',
+                                "mediaPlayback"),
+                               ("FOREGROUND_SERVICE_MEDIA_PLAYBACK", "WAKE_LOCK", "FOREGROUND_SERVICE_MEDIA_PLAYBACK"),
+                               ("POST_NOTIFICATIONS", "VIBRATE", "POST_NOTIFICATIONS"),
+                               (".PlaybackService", ".Player2Service", "has no source")]:
+        assert old in xml, old
+        problems = resource_problems(**{**inputs, "manifest_xml": xml.replace(old, new)})
+        assert any(expected in p for p in problems), (old, problems)

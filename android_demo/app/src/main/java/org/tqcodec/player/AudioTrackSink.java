@@ -94,6 +94,33 @@ final class AudioTrackSink implements AudioOutput {
         return n;
     }
 
+    @Override
+    public int bufferFrames() {
+        return capacityFrames;
+    }
+
+    /** The session was paused: hold the track where it is (what was written stays queued). */
+    @Override
+    public void pause() {
+        if (playing) {
+            track.pause();
+        }
+    }
+
+    @Override
+    public void resume() {
+        if (playing) {
+            track.play();
+        }
+    }
+
+    /** Ducking (audio focus): 0..1. Any thread; AudioTrack.setVolume is. */
+    void setVolume(float volume) {
+        if (!released) {
+            track.setVolume(volume);
+        }
+    }
+
     /** The track's own underrun count (the device ran dry inside its buffer). Any thread. */
     int deviceUnderruns() {
         return released ? underrunsAtRelease : track.getUnderrunCount();

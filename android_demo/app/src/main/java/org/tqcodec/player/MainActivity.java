@@ -1,8 +1,10 @@
 package org.tqcodec.player;
 
+import android.Manifest;
 import android.app.Activity;
 import android.content.Intent;
 import android.content.SharedPreferences;
+import android.content.pm.PackageManager;
 import android.database.Cursor;
 import android.net.Uri;
 import android.os.Build;
@@ -14,14 +16,17 @@ import android.provider.OpenableColumns;
 import android.widget.ArrayAdapter;
 import android.widget.Button;
 import android.widget.EditText;
+import android.widget.SeekBar;
 import android.widget.Spinner;
 import android.widget.TextView;
 
+import org.tqcodec.stream.StreamHeader;
 import org.tqcodec.stream.TqcException;
 import org.tqcodec.stream.player.DecoderUnavailableException;
 import org.tqcodec.stream.player.GuardedDecoder;
 import org.tqcodec.stream.player.ManifestException;
 import org.tqcodec.stream.player.PlayerSession;
+import org.tqcodec.stream.player.SeekPlanner;
 import org.tqcodec.stream.player.StatusLines;
 
 import java.io.File;
@@ -37,15 +42,22 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The demo's one screen: pick a decoder and a stream (packaged, pushed, picked from storage, or
- * a URL), play it, and watch the decoder's real-time factor, the buffer, underruns, the bit rate
- * and the damage the stream took.
+ * a URL), play, pause and seek it, and watch the position, the decoder's real-time factor and
+ * per-chunk decode times, the buffer, underruns, the bit rate and the damage the stream took.
  *
  * <p>Threads: the main thread only touches views and asks for things; one worker thread loads
- * the decoder and opens sources (both block); a {@link PlayerSession} runs the decode and audio
- * threads. A newer request supersedes an older one still connecting.
+ * the decoder and opens sources (both block); a {@link PlayerSession} runs the network, decode
+ * and audio threads. A newer request (a new stream, a seek) supersedes an older one still
+ * connecting. A seek is a new session that starts at the {@link SeekPlanner}'s packet.
+ *
+ * <p>Play and pause go through the {@link PlaybackService} (foreground service, MediaSession,
+ * audio focus, headphones unplugged), which calls back into this activity as its
+ * {@link PlaybackService.Player}; a new session starts held until the service says play.
  */
-public final class MainActivity extends Activity {
+public final class MainActivity extends Activity implements PlaybackService.Player {
     private static final int REQUEST_OPEN_DOCUMENT = 1;
+    private static final int REQUEST_NOTIFICATIONS = 2;
+    private static final int SEEK_BAR_MAX = 1000;
     private static final long REFRESH_MS = 250;
     /** XNNPACK threads: one, as the exports are benchmarked (manifest real_time_factor). */
     private static final int DECODER_THREADS = 1;
@@ -72,6 +84,15 @@ public final class MainActivity extends Activity {
     private TextView damage;
     private TextView streamInfo;
     private TextView notes;
+    private TextView position;
+    private TextView chunkTimes;
+    private SeekBar seekBar;
+    private Button pauseButton;
+    private boolean seeking; // the user is dragging the seek bar
+
+    // the current stream, for seeks (main thread)
+    private ModelStore.Model currentModel;
+    private StreamSource currentSource;
 
     // set by the worker, read on the main thread
     private volatile PlayerSession session;
@@ -105,6 +126,37 @@ public final class MainActivity extends Activity {
         damage = findViewById(R.id.damage);
         streamInfo = findViewById(R.id.stream_info);
         notes = findViewById(R.id.notes);
+        position = findViewById(R.id.position);
+        chunkTimes = findViewById(R.id.chunk_times);
+        seekBar = findViewById(R.id.seek);
+        seekBar.setMax(SEEK_BAR_MAX);
+        seekBar.setOnSeekBarChangeListener(new SeekBar.OnSeekBarChangeListener() {
+            @Override
+            public void onProgressChanged(SeekBar bar, int value, boolean fromUser) {
+            }
+
+            @Override
+            public void onStartTrackingTouch(SeekBar bar) {
+                seeking = true;
+            }
+
+            @Override
+            public void onStopTrackingTouch(SeekBar bar) {
+                seeking = false;
+                PlayerSession s = session;
+                if (s != null) {
+                    seekTo(StatusLines.seekBarSeconds(bar.getProgress(), SEEK_BAR_MAX, s.durationSeconds()));
+                }
+            }
+        });
+        pauseButton = findViewById(R.id.pause);
+        pauseButton.setOnClickListener(v -> PlaybackService.command(this, PlaybackService.ACTION_TOGGLE));
+        PlaybackService.player = this;
+        if (Build.VERSION.SDK_INT >= 33
+                && checkSelfPermission(Manifest.permission.POST_NOTIFICATIONS) != PackageManager.PERMISSION_GRANTED) {
+            // the media notification; playback works without it
+            requestPermissions(new String[] {Manifest.permission.POST_NOTIFICATIONS}, REQUEST_NOTIFICATIONS);
+        }
         urlField.setText(getSharedPreferences(PREFS, MODE_PRIVATE).getString(PREF_URL, ""));
 
         Button playLocal = findViewById(R.id.play_local);
@@ -132,7 +184,7 @@ public final class MainActivity extends Activity {
             e.apply();
             play(StreamSource.url(url));
         });
-        stop.setOnClickListener(v -> stopPlayback());
+        stop.setOnClickListener(v -> PlaybackService.command(this, PlaybackService.ACTION_STOP));
     }
 
     @Override
@@ -155,6 +207,10 @@ public final class MainActivity extends Activity {
 
     @Override
     protected void onDestroy() {
+        if (PlaybackService.player == this) {
+            PlaybackService.player = null;
+        }
+        stopService(new Intent(this, PlaybackService.class));
         request.incrementAndGet();
         PlayerSession s = session;
         if (s != null) {
@@ -240,16 +296,54 @@ public final class MainActivity extends Activity {
             status.setText("No decoder: push a .pte and its manifest first (README.md)");
             return;
         }
+        startRequest(model, source, null, 0);
+    }
+
+    private void startRequest(ModelStore.Model model, StreamSource source, StreamHeader header, double seekSeconds) {
         int id = request.incrementAndGet();
         PlayerSession old = session;
         if (old != null) {
             old.stop();
         }
-        status.setText("Opening " + source.label + " …");
-        worker.execute(() -> start(id, model, source));
+        currentModel = model;
+        currentSource = source;
+        status.setText((header == null ? "Opening " : "Seeking in ") + source.label + " …");
+        worker.execute(() -> start(id, model, source, header, seekSeconds));
     }
 
-    private void stopPlayback() {
+    // PlaybackService.Player: the service's calls, on the main thread
+
+    @Override
+    public void play() {
+        PlayerSession s = session;
+        if (s != null) {
+            s.resume();
+        }
+        pauseButton.setText(R.string.pause);
+    }
+
+    @Override
+    public void pause() {
+        PlayerSession s = session;
+        if (s != null) {
+            s.pause();
+        }
+        pauseButton.setText(R.string.resume);
+    }
+
+    /** A new session from the packet the seek rule names, with the header the current one read. */
+    @Override
+    public void seekTo(double seconds) {
+        PlayerSession s = session;
+        StreamHeader h = s == null ? null : s.header();
+        if (h == null || currentSource == null || currentModel == null) {
+            return; // nothing playing, or its header has not arrived: nothing to seek in
+        }
+        startRequest(currentModel, currentSource, h, seconds);
+    }
+
+    @Override
+    public void stop() {
         request.incrementAndGet();
         PlayerSession s = session;
         if (s != null) {
@@ -258,8 +352,36 @@ public final class MainActivity extends Activity {
         }
     }
 
-    /** Worker thread: end the old session, load the decoder, open the source, start playing. */
-    private void start(int id, ModelStore.Model model, StreamSource source) {
+    @Override
+    public void setVolume(float volume) {
+        AudioTrackSink out = sink;
+        if (out != null) {
+            out.setVolume(volume);
+        }
+    }
+
+    @Override
+    public double positionSeconds() {
+        PlayerSession s = session;
+        return s == null ? 0 : s.positionSeconds();
+    }
+
+    @Override
+    public double durationSeconds() {
+        PlayerSession s = session;
+        return s == null ? Double.NaN : s.durationSeconds();
+    }
+
+    @Override
+    public String title() {
+        return currentSource == null ? getString(R.string.app_name) : currentSource.label;
+    }
+
+    /**
+     * Worker thread: end the old session, load the decoder, open the source (at the seek's
+     * packet when {@code header} is given), and start the session held: the service says play.
+     */
+    private void start(int id, ModelStore.Model model, StreamSource source, StreamHeader header, double seekSeconds) {
         endSession();
         if (id != request.get()) {
             return; // superseded or stopped while waiting
@@ -269,16 +391,21 @@ public final class MainActivity extends Activity {
         try {
             GuardedDecoder dec = decoderFor(model);
             post(id, "Connecting to " + source.label + " …");
-            in = source.open(this);
+            SeekPlanner.Plan plan = header == null ? null : SeekPlanner.plan(header, seekSeconds);
+            in = source.open(this, plan == null ? 0 : plan.byteOffset);
             out = new AudioTrackSink(model.manifest.sampleRate(), OUTPUT_CHANNELS, TRACK_BUFFER_SECONDS);
-            PlayerSession s = new PlayerSession.Builder(in, dec, model.manifest, out)
+            PlayerSession.Builder b = new PlayerSession.Builder(in, dec, model.manifest, out)
                     .name(source.label)
                     .ringSeconds(RING_SECONDS)
                     .prebufferSeconds(PREBUFFER_SECONDS)
                     .decodeThreads(threads("tqc-decode", Process.THREAD_PRIORITY_AUDIO))
                     .audioThreads(threads("tqc-audio", Process.THREAD_PRIORITY_URGENT_AUDIO))
-                    .listener((ended, failure, stopped) -> ui.post(() -> onEnded(ended, failure, stopped)))
-                    .build();
+                    .networkThreads(threads("tqc-net", Process.THREAD_PRIORITY_DEFAULT))
+                    .listener((ended, failure, stopped) -> ui.post(() -> onEnded(ended, failure, stopped)));
+            if (plan != null) {
+                b.seek(header, plan);
+            }
+            PlayerSession s = b.build();
             if (id != request.get()) {
                 throw new InterruptedException("superseded");
             }
@@ -287,8 +414,15 @@ public final class MainActivity extends Activity {
             in = null; // the session owns both now
             out = null;
             // posted before start: the main thread then shows it before any end of the session
-            post(id, "Playing " + source.label + " with " + model.label);
+            post(id, "Playing " + source.label + " with " + model.label
+                    + (plan == null ? "" : " from " + String.format(java.util.Locale.ROOT, "%.1f s", seekSeconds)));
+            s.pause(); // held until the service has audio focus
             s.start();
+            ui.post(() -> {
+                if (id == request.get()) {
+                    PlaybackService.command(this, PlaybackService.ACTION_PLAY);
+                }
+            });
         } catch (IOException | ManifestException | TqcException | DecoderUnavailableException | RuntimeException e) {
             post(id, "Cannot play " + source.label + ": " + describe(e));
         } catch (InterruptedException e) {
@@ -378,6 +512,7 @@ public final class MainActivity extends Activity {
             return;
         }
         showStats();
+        PlaybackService.command(this, PlaybackService.ACTION_ENDED);
         status.setText(stopped ? "Stopped" : failure == null ? "Finished" : "Ended by an error: " + describe(failure));
     }
 
@@ -396,6 +531,12 @@ public final class MainActivity extends Activity {
         }
         AudioTrackSink out = sink;
         StatusLines lines = StatusLines.of(s, out == null ? -1 : out.deviceUnderruns());
+        position.setText(lines.position);
+        chunkTimes.setText(lines.chunkTimes);
+        if (!seeking) {
+            seekBar.setProgress(StatusLines.seekBarValue(s.positionSeconds(), s.durationSeconds(), SEEK_BAR_MAX));
+        }
+        seekBar.setEnabled(!Double.isNaN(s.durationSeconds()));
         realTime.setText(lines.realTime);
         buffer.setText(lines.buffer);
         underruns.setText(lines.underruns);

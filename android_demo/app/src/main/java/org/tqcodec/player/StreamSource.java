@@ -4,6 +4,7 @@ import android.content.Context;
 import android.net.Uri;
 
 import org.tqcodec.stream.player.HttpStreams;
+import org.tqcodec.stream.player.InputStreams;
 
 import java.io.File;
 import java.io.FileInputStream;
@@ -16,7 +17,8 @@ import java.util.List;
 /**
  * Where a {@code .tqc} stream's bytes come from: a packaged asset, a file pushed to the app's
  * folder, a document the user picked (storage access framework), or an HTTP(S) URL. Every kind
- * opens as a plain {@link InputStream} that the player reads as bytes arrive.
+ * opens as a plain {@link InputStream} that the player reads as bytes arrive, from the start or
+ * from a byte offset (a seek: HTTP asks for a range, the others read past the start).
  */
 abstract class StreamSource {
     static final String DIR = "streams";
@@ -30,7 +32,19 @@ abstract class StreamSource {
         this.label = label;
     }
 
-    /** Open the bytes. May block (network): call off the UI thread. */
+    /** Open the bytes from {@code fromByte} on. May block (network): call off the UI thread. */
+    final InputStream open(Context context, long fromByte) throws IOException {
+        if (this instanceof Url) {
+            return ((Url) this).openAt(fromByte);
+        }
+        InputStream in = open(context);
+        if (fromByte > 0) {
+            InputStreams.skipFully(in, fromByte, label);
+        }
+        return in;
+    }
+
+    /** Open the bytes from the start. */
     abstract InputStream open(Context context) throws IOException;
 
     @Override
@@ -69,13 +83,27 @@ abstract class StreamSource {
         };
     }
 
-    static StreamSource url(final String url) {
-        return new StreamSource(url) {
-            @Override
-            InputStream open(Context context) throws IOException {
-                return HttpStreams.open(url, CONNECT_TIMEOUT_MS, READ_TIMEOUT_MS);
-            }
-        };
+    static StreamSource url(String url) {
+        return new Url(url);
+    }
+
+    /** HTTP(S): a seek is a Range request, not a download of everything before it. */
+    private static final class Url extends StreamSource {
+        private final String url;
+
+        Url(String url) {
+            super(url);
+            this.url = url;
+        }
+
+        @Override
+        InputStream open(Context context) throws IOException {
+            return openAt(0);
+        }
+
+        InputStream openAt(long fromByte) throws IOException {
+            return HttpStreams.open(url, CONNECT_TIMEOUT_MS, READ_TIMEOUT_MS, fromByte);
+        }
     }
 
     /** The local streams: pushed ones ({@code files/streams/*.tqc}), then packaged ones. */

@@ -92,25 +92,8 @@ public final class HttpStreams {
             }
         };
         if (fromByte > 0 && !partial) {
-            skipFully(body, fromByte, url);
+            InputStreams.skipFully(body, fromByte, url);
         }
         return body;
-    }
-
-    private static void skipFully(InputStream in, long n, String url) throws IOException {
-        byte[] scratch = new byte[8192];
-        long left = n;
-        try {
-            while (left > 0) {
-                int k = in.read(scratch, 0, (int) Math.min(scratch.length, left));
-                if (k < 0) {
-                    throw new IOException(url + ": the body ends before byte " + n);
-                }
-                left -= k;
-            }
-        } catch (IOException e) {
-            in.close();
-            throw e;
-        }
     }
 }
