@@ -22,6 +22,13 @@ if [[ ! -f "$junit" || -z "$hamcrest" || ! -f "$hamcrest" ]]; then
   echo "       Install them (Debian: apt-get install junit4) or set JUNIT_JAR and HAMCREST_JAR." >&2
   exit 1
 fi
+# org.json: Android's platform JSON parser, which the core uses; Debian ships the same code
+orgjson="${ORG_JSON_JAR:-/usr/share/java/com.android.json.jar}"
+if [[ ! -f "$orgjson" ]]; then
+  echo "error: org.json is needed (looked for ${orgjson}, Android's org.json for the JVM)." >&2
+  echo "       Install it (Debian: apt-get install libandroid-json-java) or set ORG_JSON_JAR." >&2
+  exit 1
+fi
 if [[ ! -f "$vectors/manifest.json" ]]; then
   echo "error: golden vectors not found at $vectors" >&2
   exit 1
@@ -30,12 +37,12 @@ command -v javac >/dev/null || { echo "error: javac not found (a JDK 11+ is need
 
 build="$(mktemp -d "${TMPDIR:-/tmp}/tqcstream-jvm.XXXXXX")"
 trap 'rm -rf "$build"' EXIT
-cp="$junit:$hamcrest"
+cp="$junit:$hamcrest:$orgjson"
 
 find "$module/src/main/java" -name '*.java' > "$build/main.txt"
 find "$module/src/test/java" -name '*.java' > "$build/test.txt"
 # --release 8: the API level the Android module compiles against (see build.gradle.kts)
-javac -nowarn -Xlint:-options --release 8 -encoding UTF-8 -d "$build/main" @"$build/main.txt"
+javac -nowarn -Xlint:-options --release 8 -encoding UTF-8 -cp "$orgjson" -d "$build/main" @"$build/main.txt"
 javac -nowarn -Xlint:-options --release 8 -encoding UTF-8 -cp "$build/main:$cp" -d "$build/test" @"$build/test.txt"
 
 if [[ $# -gt 0 ]]; then

@@ -11,6 +11,8 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   need=()
   command -v javac >/dev/null || need+=(openjdk-17-jdk-headless)
   [ -e /usr/share/java/junit4.jar ] || need+=(junit4)
+  # org.json for the Android core's JVM tests: Android's own parser, packaged by Debian
+  [ -e /usr/share/java/com.android.json.jar ] || need+=(libandroid-json-java)
   # chromium: the test that renders the deploy report in a real browser and screenshots it
   for tool in opusenc:opus-tools oggenc:vorbis-tools lame:lame ffmpeg:ffmpeg chromium:chromium; do
     command -v "${tool%%:*}" >/dev/null || need+=("${tool##*:}")

@@ -558,14 +558,22 @@ def _javac(args: list[str]) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
+# org.json: Android's platform JSON parser, which the core uses (Debian: libandroid-json-java)
+ORG_JSON_JAR = Path("/usr/share/java/com.android.json.jar")
+
+
 @pytest.fixture(scope="module")
-def core_classes(tmp_path_factory) -> Path:
+def core_classes(tmp_path_factory) -> str:
+    """The core compiled, as a class path (with org.json)."""
     if shutil.which("javac") is None or shutil.which("java") is None:
         pytest.skip("no JDK (javac/java) on this machine")
+    if not ORG_JSON_JAR.is_file():
+        pytest.skip(f"no org.json at {ORG_JSON_JAR} (apt-get install libandroid-json-java)")
     out = tmp_path_factory.mktemp("tqcstream-classes")
-    r = _javac(["--release", "8", "-d", str(out), *map(str, sorted(CORE_MAIN.rglob("*.java")))])
+    r = _javac(["--release", "8", "-cp", str(ORG_JSON_JAR), "-d", str(out),
+                *map(str, sorted(CORE_MAIN.rglob("*.java")))])
     assert r.returncode == 0, r.stderr
-    return out
+    return f"{out}:{ORG_JSON_JAR}"
 
 
 def _android_free_app_sources() -> list[Path]:
@@ -573,7 +581,7 @@ def _android_free_app_sources() -> list[Path]:
             if not re.search(r"^import\s+android\.", f.read_text(), re.MULTILINE)]
 
 
-def _typecheck_app(core: Path, work: Path, sources: list[Path]) -> subprocess.CompletedProcess:
+def _typecheck_app(core: str, work: Path, sources: list[Path]) -> subprocess.CompletedProcess:
     stubs = work / "stubs"
     (stubs / API_PACKAGE.replace(".", "/")).mkdir(parents=True, exist_ok=True)
     for name, spec in EXECUTORCH_API["classes"].items():

@@ -10,6 +10,10 @@ java {
 }
 
 dependencies {
+    // org.json is part of Android (the app gets the platform's); on the JVM the same Android code
+    // from Maven Central. run_jvm_tests.sh uses Debian's copy (libandroid-json-java).
+    compileOnly("com.vaadin.external.google:android-json:0.0.20131108.vaadin1")
+    testImplementation("com.vaadin.external.google:android-json:0.0.20131108.vaadin1")
     testImplementation("junit:junit:4.13.2")
 }
 

@@ -1,40 +1,51 @@
 package org.tqcodec.stream.json;
 
+import org.json.JSONArray;
+import org.json.JSONException;
+import org.json.JSONObject;
+import org.json.JSONTokener;
+
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * A small strict JSON (RFC 8259) parser for manifests and test vectors; no dependencies.
+ * JSON for manifests and test vectors, parsed by {@code org.json}: Android's own parser (part of
+ * the platform, so the app carries no JSON library), and on the JVM the same code from Debian's
+ * {@code libandroid-json-java}. This class only turns its tree into plain Java values and gives
+ * typed access with the key path in every error.
  *
  * <p>Values map to: object → {@code Map<String, Object>} (insertion order kept), array →
  * {@code List<Object>}, string → {@code String}, {@code true/false} → {@code Boolean},
- * {@code null} → {@code null}, number → {@code Long} when it has no fraction or exponent and
- * fits, else {@code Double}. Duplicate keys, trailing commas, comments, NaN and a nesting
- * deeper than {@value #MAX_DEPTH} are rejected with a {@link JsonException} naming the position.
+ * {@code null} → {@code null}, number → {@code Long} when it is an integer that fits, else
+ * {@code Double}. Data after the value, NaN or infinite numbers, and a nesting deeper than
+ * {@value #MAX_DEPTH} (org.json recurses: a deep enough file would overflow the stack) are
+ * rejected with a {@link JsonException} naming the line and column. org.json is lenient
+ * elsewhere (comments, unquoted names, a duplicate name's last value wins, a trailing comma in
+ * an array reads as a null element); the typed helpers catch values of the wrong shape.
  */
 public final class Json {
     public static final int MAX_DEPTH = 256;
 
-    private final String s;
-    private int i;
-    private int depth;
-
-    private Json(String s) {
-        this.s = s;
+    private Json() {
     }
 
     /** Parse one JSON text (surrounding whitespace allowed). */
     public static Object parse(String text) {
-        Json p = new Json(text);
-        p.skipWs();
-        Object v = p.value();
-        p.skipWs();
-        if (p.i != text.length()) {
-            throw p.error("unexpected data after the JSON value");
+        checkDepth(text);
+        JSONTokener t = new JSONTokener(text);
+        Object v;
+        try {
+            v = t.nextValue();
+            if (t.nextClean() != 0) {
+                throw new JsonException("unexpected data after the JSON value" + where(text, position(t) - 1));
+            }
+        } catch (JSONException e) {
+            throw new JsonException(message(e, text));
         }
-        return v;
+        return plain(v, text);
     }
 
     // ---- typed access helpers (throw JsonException with the key path on a wrong type)
@@ -109,265 +120,109 @@ public final class Json {
         return t + " " + (text.length() > 40 ? text.substring(0, 40) + "..." : text);
     }
 
-    // ---- the parser
+    // ---- org.json's tree to plain values
 
-    private Object value() {
-        if (i >= s.length()) {
-            throw error("unexpected end of input, expected a value");
+    private static Object plain(Object v, String text) {
+        if (v == null || v == JSONObject.NULL) {
+            return null;
         }
-        char c = s.charAt(i);
-        switch (c) {
-            case '{':
-                return object();
-            case '[':
-                return array();
-            case '"':
-                return string();
-            case 't':
-                return literal("true", Boolean.TRUE);
-            case 'f':
-                return literal("false", Boolean.FALSE);
-            case 'n':
-                return literal("null", null);
-            default:
-                if (c == '-' || (c >= '0' && c <= '9')) {
-                    return number();
+        if (v instanceof JSONObject) {
+            JSONObject o = (JSONObject) v;
+            Map<String, Object> out = new LinkedHashMap<>();
+            Iterator<String> keys = o.keys();
+            while (keys.hasNext()) {
+                String k = keys.next();
+                out.put(k, plain(o.opt(k), text));
+            }
+            return out;
+        }
+        if (v instanceof JSONArray) {
+            JSONArray a = (JSONArray) v;
+            List<Object> out = new ArrayList<>(a.length());
+            for (int i = 0; i < a.length(); i++) {
+                out.add(plain(a.opt(i), text));
+            }
+            return out;
+        }
+        if (v instanceof Integer || v instanceof Long) {
+            return ((Number) v).longValue();
+        }
+        if (v instanceof Number) {
+            double d = ((Number) v).doubleValue();
+            if (Double.isNaN(d) || Double.isInfinite(d)) {
+                throw new JsonException("not a JSON number: " + v);
+            }
+            return d;
+        }
+        return v; // String, Boolean
+    }
+
+    /** Refuse a nesting org.json would recurse into too deeply (strings are skipped). */
+    private static void checkDepth(String text) {
+        int depth = 0;
+        boolean inString = false;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (inString) {
+                if (c == '\\') {
+                    i++;
+                } else if (c == '"') {
+                    inString = false;
                 }
-                throw error("unexpected character '" + c + "'");
+            } else if (c == '"') {
+                inString = true;
+            } else if (c == '[' || c == '{') {
+                if (++depth > MAX_DEPTH) {
+                    throw new JsonException("nesting deeper than " + MAX_DEPTH + where(text, i));
+                }
+            } else if (c == ']' || c == '}') {
+                depth--;
+            }
         }
     }
 
-    private Map<String, Object> object() {
-        enter();
-        i++; // {
-        Map<String, Object> m = new LinkedHashMap<>();
-        skipWs();
-        if (peek() == '}') {
-            i++;
-            depth--;
+    /** org.json's message without the copy of the whole input it appends, with line and column. */
+    private static String message(JSONException e, String text) {
+        String m = String.valueOf(e.getMessage());
+        int at = m.indexOf(" at character ");
+        if (at < 0) {
             return m;
         }
-        while (true) {
-            skipWs();
-            if (peek() != '"') {
-                throw error("expected a string key");
-            }
-            int keyAt = i;
-            String key = string();
-            skipWs();
-            expect(':');
-            skipWs();
-            Object v = value();
-            if (m.containsKey(key)) {
-                i = keyAt;
-                throw error("duplicate key '" + key + "'");
-            }
-            m.put(key, v);
-            skipWs();
-            char c = next();
-            if (c == '}') {
-                depth--;
-                return m;
-            }
-            if (c != ',') {
-                i--;
-                throw error("expected ',' or '}'");
-            }
+        int end = at + " at character ".length();
+        int stop = end;
+        while (stop < m.length() && Character.isDigit(m.charAt(stop))) {
+            stop++;
         }
+        int pos = stop > end ? Integer.parseInt(m.substring(end, stop)) : -1;
+        return m.substring(0, at) + (pos >= 0 ? where(text, pos) : "");
     }
 
-    private List<Object> array() {
-        enter();
-        i++; // [
-        List<Object> list = new ArrayList<>();
-        skipWs();
-        if (peek() == ']') {
-            i++;
-            depth--;
-            return list;
+    private static int position(JSONTokener t) {
+        String s = t.toString(); // " at character N of ..."
+        int at = s.indexOf(" at character ");
+        if (at < 0) {
+            return -1;
         }
-        while (true) {
-            skipWs();
-            list.add(value());
-            skipWs();
-            char c = next();
-            if (c == ']') {
-                depth--;
-                return list;
-            }
-            if (c != ',') {
-                i--;
-                throw error("expected ',' or ']'");
-            }
+        int i = at + " at character ".length(), j = i;
+        while (j < s.length() && Character.isDigit(s.charAt(j))) {
+            j++;
         }
+        return j > i ? Integer.parseInt(s.substring(i, j)) : -1;
     }
 
-    private String string() {
-        i++; // opening quote
-        StringBuilder sb = null;
-        int start = i;
-        while (true) {
-            if (i >= s.length()) {
-                throw error("unterminated string");
-            }
-            char c = s.charAt(i);
-            if (c == '"') {
-                String out = sb == null ? s.substring(start, i) : sb.append(s, start, i).toString();
-                i++;
-                return out;
-            }
-            if (c < 0x20) {
-                throw error("control character in string");
-            }
-            if (c != '\\') {
-                i++;
-                continue;
-            }
-            if (sb == null) {
-                sb = new StringBuilder();
-            }
-            sb.append(s, start, i);
-            i++;
-            char e = next();
-            switch (e) {
-                case '"': sb.append('"'); break;
-                case '\\': sb.append('\\'); break;
-                case '/': sb.append('/'); break;
-                case 'b': sb.append('\b'); break;
-                case 'f': sb.append('\f'); break;
-                case 'n': sb.append('\n'); break;
-                case 'r': sb.append('\r'); break;
-                case 't': sb.append('\t'); break;
-                case 'u': sb.append(hex4()); break;
-                default:
-                    i--;
-                    throw error("bad escape '\\" + e + "'");
-            }
-            start = i;
+    private static String where(String text, int pos) {
+        if (pos < 0) {
+            return "";
         }
-    }
-
-    private char hex4() {
-        if (i + 4 > s.length()) {
-            throw error("truncated \\u escape");
-        }
-        int v = 0;
-        for (int k = 0; k < 4; k++) {
-            int d = Character.digit(s.charAt(i + k), 16);
-            if (d < 0) {
-                throw error("bad \\u escape");
-            }
-            v = v * 16 + d;
-        }
-        i += 4;
-        return (char) v; // surrogate pairs arrive as two escapes and join in the StringBuilder
-    }
-
-    private Object number() {
-        int start = i;
-        if (peek() == '-') {
-            i++;
-        }
-        if (peek() == '0') {
-            i++;
-        } else if (isDigit(peek())) {
-            while (isDigit(peek())) {
-                i++;
-            }
-        } else {
-            throw error("bad number");
-        }
-        boolean integer = true;
-        if (peek() == '.') {
-            integer = false;
-            i++;
-            if (!isDigit(peek())) {
-                throw error("bad number: digits expected after '.'");
-            }
-            while (isDigit(peek())) {
-                i++;
-            }
-        }
-        if (peek() == 'e' || peek() == 'E') {
-            integer = false;
-            i++;
-            if (peek() == '+' || peek() == '-') {
-                i++;
-            }
-            if (!isDigit(peek())) {
-                throw error("bad number: digits expected in the exponent");
-            }
-            while (isDigit(peek())) {
-                i++;
-            }
-        }
-        String text = s.substring(start, i);
-        if (integer) {
-            try {
-                return Long.parseLong(text);
-            } catch (NumberFormatException tooBig) {
-                // beyond a long: kept as an (inexact) Double; manifests and vectors stay below 2^53
-            }
-        }
-        return Double.parseDouble(text);
-    }
-
-    private Object literal(String word, Object v) {
-        if (!s.startsWith(word, i)) {
-            throw error("unexpected token, expected '" + word + "'");
-        }
-        i += word.length();
-        return v;
-    }
-
-    private void enter() {
-        if (++depth > MAX_DEPTH) {
-            throw error("nesting deeper than " + MAX_DEPTH);
-        }
-    }
-
-    private void skipWs() {
-        while (i < s.length()) {
-            char c = s.charAt(i);
-            if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
-                return;
-            }
-            i++;
-        }
-    }
-
-    private char peek() {
-        return i < s.length() ? s.charAt(i) : '\0';
-    }
-
-    private char next() {
-        if (i >= s.length()) {
-            throw error("unexpected end of input");
-        }
-        return s.charAt(i++);
-    }
-
-    private void expect(char c) {
-        if (peek() != c) {
-            throw error("expected '" + c + "'");
-        }
-        i++;
-    }
-
-    private static boolean isDigit(char c) {
-        return c >= '0' && c <= '9';
-    }
-
-    private JsonException error(String what) {
         int line = 1, col = 1;
-        for (int k = 0; k < Math.min(i, s.length()); k++) {
-            if (s.charAt(k) == '\n') {
+        for (int i = 0; i < Math.min(pos, text.length()); i++) {
+            if (text.charAt(i) == '\n') {
                 line++;
                 col = 1;
             } else {
                 col++;
             }
         }
-        return new JsonException("JSON " + what + " at line " + line + ", column " + col + " (char " + i + ")");
+        return " at line " + line + ", column " + col;
     }
 }

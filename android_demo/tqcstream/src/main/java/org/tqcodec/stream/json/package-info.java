@@ -1,2 +1,2 @@
-/** A minimal strict JSON parser for manifests and test vectors (no dependencies). */
+/** JSON for manifests and test vectors: org.json (Android's platform parser) turned into plain values. */
 package org.tqcodec.stream.json;
