@@ -522,8 +522,12 @@ def test_project_and_artifact_names_agree(tmp_path):
     model = f"Artifacts/{names['modelName']}.mlpackage"
     manifest = f"Artifacts/{names['manifestName']}.{names['manifestExtension']}"
     sample = f"Artifacts/{names['sampleName']}.{names['streamExtension']}"
-    assert names["compiledModelExtension"] == "mlmodelc"
+    assert names["compiledModelExtension"] == "mlmodelc" and names["packageExtension"] == "mlpackage"
     assert sources[model]["buildPhase"] == "sources"  # Xcode compiles the package into the bundle
+    assert sources[model]["type"] == "file"  # one file, not a folder of loose resources
+    # ...whatever XcodeGen version: the extension itself is declared a compiled single file
+    assert project["options"]["fileTypes"]["mlpackage"] == {"file": True, "buildPhase": "sources"}
+    assert "audio" in target["info"]["properties"]["UIBackgroundModes"]  # plays with the screen locked
     assert sources[manifest]["buildPhase"] == "resources"
     assert sources[sample]["buildPhase"] == "resources"
 
@@ -550,7 +554,61 @@ def test_project_and_artifact_names_agree(tmp_path):
     assert run.returncode != 0 and "encoded for weights" in run.stderr
 
 
-# --------------------------------------------------------------------------- 5. the render path
+# --------------------------------------------------------------------------- 5. the thin shell
+
+STATE_MACHINE_SWIFT = "TQCStream/Sources/TQCStream/Player/PlayerStateMachine.swift"
+
+# platform callback -> where the shell must handle it
+PLATFORM_CALLBACKS = {
+    "TQCPlayer/AudioSessionEvents.swift": ("AVAudioSession.interruptionNotification",
+                                           "AVAudioSession.routeChangeNotification",
+                                           "AVAudioSessionInterruptionOptionKey", ".shouldResume",
+                                           ".oldDeviceUnavailable"),
+    "TQCPlayer/AudioOutput.swift": (".AVAudioEngineConfigurationChange",),
+    "TQCPlayer/NowPlaying.swift": ("playCommand", "pauseCommand", "togglePlayPauseCommand",
+                                   "changePlaybackPositionCommand", "MPNowPlayingInfoCenter",
+                                   "MPNowPlayingInfoPropertyElapsedPlaybackTime"),
+    "TQCPlayer/DecoderModelStore.swift": ("MLModel.compileModel(at:", ".applicationSupportDirectory"),
+}
+
+
+def shell_problems(tree: SwiftTree) -> list[str]:
+    """The shell handles each platform callback and sends only events the core's state machine has."""
+    machine = tree[STATE_MACHINE_SWIFT]
+    events = set(machine.enum_raw_values("Event"))
+    actions = set(machine.enum_raw_values("Action"))
+    problems = [] if events and actions else [f"{STATE_MACHINE_SWIFT}: no Event or Action enum"]
+    for path, needles in PLATFORM_CALLBACKS.items():
+        text = tree[path].source.decode()
+        problems += [f"{path} does not handle {needle}" for needle in needles if needle not in text]
+    sources = {name: tree[f"TQCPlayer/{name}.swift"].source.decode()
+               for name in ("AudioSessionEvents", "NowPlaying", "PlayerModel")}
+    sent = {e for text in sources.values() for e in re.findall(r"send\(\.(\w+)", text)}
+    sent |= set(re.findall(r"return \.(\w+)", sources["AudioSessionEvents"]))  # notification -> event
+    sent |= set(re.findall(r"\{ _ in \.(\w+) \}", sources["NowPlaying"]))  # remote command -> event
+    sent |= set(re.findall(r"\.(seek)\(seconds:", sources["NowPlaying"]))
+    problems += [f"the shell sends .{name}, which PlayerStateMachine.Event lacks" for name in sorted(sent - events)]
+    model = tree["TQCPlayer/PlayerModel.swift"].source.decode()
+    handled = set(re.findall(r"case (?:let )?\.(\w+)", model.split("func perform", 1)[-1].split("func load", 1)[0]))
+    problems += [f"PlayerModel.perform does not carry out .{name}" for name in sorted(actions - handled)]
+    for name in ("interruptionBegan", "interruptionEnded", "routeChanged", "engineConfigurationChanged", "seek",
+                 "toggle", "endOfStream", "error"):
+        if name not in sent:
+            problems.append(f"no platform callback or UI action sends .{name}")
+    return problems
+
+
+def test_the_shell_forwards_platform_callbacks_to_the_state_machine():
+    assert shell_problems(disk_tree()) == []
+    renamed = disk_tree().replaced(STATE_MACHINE_SWIFT, "case interruptionBegan", "case interruptionStarted")
+    assert any(".interruptionBegan, which PlayerStateMachine.Event lacks" in p for p in shell_problems(renamed))
+    unhandled = disk_tree().replaced("TQCPlayer/AudioSessionEvents.swift", "routeChangeNotification", "x")
+    assert any("routeChangeNotification" in p for p in shell_problems(unhandled))
+    dropped = disk_tree().replaced("TQCPlayer/PlayerModel.swift", "case .restartOutput:", "case .other:")
+    assert any("does not carry out .restartOutput" in p for p in shell_problems(dropped))
+
+
+# --------------------------------------------------------------------------- 6. the render path
 
 RENDER_FORBIDDEN = ("lock(", "NSLock", "NSCondition", "DispatchQueue", "Task", "await", "Array(", "[Float](",
                     ".append(", "print(", "String(", "\\(", "decode(", "allocate(", "Thread")

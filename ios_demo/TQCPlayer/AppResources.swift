@@ -3,9 +3,11 @@ import Foundation
 /// Names of the files that project.yml puts in the app bundle (prepare_artifacts.sh copies them
 /// into ios_demo/Artifacts/). Tensor names are not here: they come from the manifest.
 enum AppResources {
-    /// Artifacts/TQCDecoder.mlpackage, compiled by Xcode into TQCDecoder.mlmodelc.
+    /// Artifacts/TQCDecoder.mlpackage, compiled by Xcode into TQCDecoder.mlmodelc (or by
+    /// DecoderModelStore at first run when a build copied the package as it is).
     static let modelName = "TQCDecoder"
     static let compiledModelExtension = "mlmodelc"
+    static let packageExtension = "mlpackage"
     /// Artifacts/TQCDecoder.manifest.json, the exporter's manifest for that package.
     static let manifestName = "TQCDecoder.manifest"
     static let manifestExtension = "json"

@@ -43,10 +43,8 @@ struct ContentView: View {
                             .font(.footnote)
                             .foregroundStyle(.secondary)
                     }
-                    if model.isPlaying {
-                        Button("Stop", role: .destructive) {
-                            model.stop()
-                        }
+                    if model.hasStream {
+                        TransportControls(model: model)
                     }
                 }
                 if let snapshot = model.snapshot {
@@ -66,24 +64,74 @@ struct ContentView: View {
     }
 }
 
-/// Decode speed, buffer, underruns, bitrate and damage, as PlayerStats reports them.
+/// Play/pause, stop, and the position slider (released: a seek through the state machine).
+struct TransportControls: View {
+    @ObservedObject var model: PlayerModel
+    @State private var dragging: Double?
+
+    var body: some View {
+        let position = model.snapshot?.positionSeconds ?? 0
+        let duration = model.snapshot?.durationSeconds
+        HStack {
+            Button(model.isPlaying ? "Pause" : "Play") {
+                model.togglePlayPause()
+            }
+            Spacer()
+            Text(Self.clock(position) + (duration.map { " / " + Self.clock($0) } ?? " (live)"))
+                .monospacedDigit()
+                .font(.footnote)
+            Spacer()
+            Button("Stop", role: .destructive) {
+                model.stop()
+            }
+        }
+        .buttonStyle(.borderless)
+        if duration != nil {
+            Slider(value: Binding(get: { dragging ?? model.snapshot?.progress ?? 0 }, set: { dragging = $0 }),
+                   in: 0...1) { editing in
+                if !editing, let fraction = dragging {
+                    model.seek(toFraction: fraction)
+                    dragging = nil
+                }
+            }
+        }
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        let whole = Int(seconds.rounded(.down))
+        return String(format: "%d:%02d", whole / 60, whole % 60)
+    }
+}
+
+/// Decode speed (per chunk too), buffer, underruns, bitrate and damage, as PlayerStats reports them.
 struct StatsSection: View {
     let snapshot: PlayerStats.Snapshot
 
     var body: some View {
         Section("Stats") {
             LabeledContent("Decode RTF", value: snapshot.realTimeFactor.map { String(format: "%.3f", $0) } ?? "–")
+            LabeledContent("Chunk decode", value: chunkTimes)
             LabeledContent("Buffer", value: String(format: "%.2f s", snapshot.bufferedSeconds))
             LabeledContent("Underruns", value: "\(snapshot.underruns)")
             LabeledContent("Bitrate", value: bitrate)
             LabeledContent("Damaged packets", value: "\(snapshot.damagedPackets)")
             LabeledContent("Concealed frames", value: "\(snapshot.concealedFrames)")
+            LabeledContent("Decoder resets", value: "\(snapshot.decoderResets)")
             LabeledContent("Stream events", value: "\(snapshot.streamEvents)")
             LabeledContent("Decoded", value: String(format: "%.1f s", snapshot.audioSeconds)
                 + " in \(snapshot.chunksDecoded) chunks")
             LabeledContent("Received", value: ByteCountFormatter.string(fromByteCount: Int64(snapshot.bytesReceived),
                                                                        countStyle: .file))
         }
+    }
+
+    /// Last / mean / slowest chunk, in ms (all channels of a chunk together).
+    private var chunkTimes: String {
+        guard let last = snapshot.lastChunkSeconds, let mean = snapshot.meanChunkSeconds,
+              let slowest = snapshot.maxChunkSeconds else {
+            return "–"
+        }
+        return String(format: "%.1f / %.1f / %.1f ms", 1000 * last, 1000 * mean, 1000 * slowest)
     }
 
     private var bitrate: String {

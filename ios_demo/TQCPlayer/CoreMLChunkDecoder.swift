@@ -39,12 +39,11 @@ final class CoreMLChunkDecoder: ChunkDecoder {
     private let stateNames: [String]
     private let nextStateNames: [String]
 
-    init(compiledModel url: URL, manifest: Manifest, computeUnits: MLComputeUnits = .all) throws {
-        let configuration = MLModelConfiguration()
-        configuration.computeUnits = computeUnits
-        let loaded = try MLModel(contentsOf: url, configuration: configuration)
-        try CoreMLChunkDecoder.check(loaded.modelDescription, against: manifest)
-        model = loaded
+    /// A decoder over a loaded model (`DecoderModelStore` loads each model once and hands it to
+    /// every session); the model's description is checked against the manifest here.
+    init(model: MLModel, manifest: Manifest, computeUnits: MLComputeUnits) throws {
+        try CoreMLChunkDecoder.check(model.modelDescription, against: manifest)
+        self.model = model
         self.manifest = manifest
         self.computeUnits = computeUnits
         codesName = manifest.codesInput.name
@@ -53,14 +52,6 @@ final class CoreMLChunkDecoder: ChunkDecoder {
         nextStateNames = manifest.state.indices.map { manifest.nextStateOutput($0).name }
         codes = try MLMultiArray(shape: manifest.codesInput.shape.map { NSNumber(value: $0) },
                                  dataType: CoreMLChunkDecoder.dataType(manifest.codesInput.dtype))
-    }
-
-    /// The decoder that prepare_artifacts.sh put in the app bundle.
-    static func bundled(computeUnits: MLComputeUnits) throws -> CoreMLChunkDecoder {
-        let manifest = try Manifest.read(contentsOf: AppResources.url(AppResources.manifestName,
-                                                                      AppResources.manifestExtension))
-        let model = try AppResources.url(AppResources.modelName, AppResources.compiledModelExtension)
-        return try CoreMLChunkDecoder(compiledModel: model, manifest: manifest, computeUnits: computeUnits)
     }
 
     func makeInitialState() throws -> State {

@@ -1,8 +1,9 @@
 import Foundation
 import TQCStream
 
-/// One stream playing: the decode loop on its own queue, the audio engine, and the ring and
-/// pump between them. Everything here is wiring; the behaviour is TQCStream's.
+/// One stream playing: the decode loop on the decode queue, the audio engine, and the ring and
+/// pump between them. Everything here is wiring; the behaviour is TQCStream's, and when to
+/// start, pause or restart the output is `PlayerStateMachine`'s decision.
 final class PlaybackSession: @unchecked Sendable {
     /// Output channels: TQCodec is stereo or mono, and mono is copied to both sides.
     static let outputChannels = 2
@@ -10,6 +11,9 @@ final class PlaybackSession: @unchecked Sendable {
     static let ringSeconds = 2.0
     /// Audio gathered before playback starts, and again after an underrun.
     static let prebufferSeconds = 0.3
+    /// One serial queue for every session: a session replaced by a seek finishes its last chunk
+    /// before the next one's first, so two decode loops never share the model at once.
+    private static let decodeQueue = DispatchQueue(label: "org.tqcodec.player.decode", qos: .userInitiated)
 
     let stats: PlayerStats
     let input: StreamInput
@@ -17,9 +21,9 @@ final class PlaybackSession: @unchecked Sendable {
     private let loop: DecodeLoop<CoreMLChunkDecoder>
     private let pump: PlaybackPump
     private let output: AudioOutput
-    private let decodeQueue = DispatchQueue(label: "org.tqcodec.player.decode", qos: .userInitiated)
 
-    init(decoder: CoreMLChunkDecoder, input: StreamInput) throws {
+    /// - Parameter seek: where the input starts (it was opened at `seek.byteOffset`), or nil.
+    init(decoder: CoreMLChunkDecoder, input: StreamInput, seek: SeekPlan?) throws {
         let manifest = decoder.manifest
         let channels = PlaybackSession.outputChannels
         let ring = FloatRingBuffer(minimumCapacity: Int(Double(manifest.sampleRate * channels) * PlaybackSession.ringSeconds))
@@ -29,26 +33,49 @@ final class PlaybackSession: @unchecked Sendable {
                                 maxFramesPerCall: 4096)
         output = try AudioOutput(pump: pump, sampleRate: Double(manifest.sampleRate))
         loop = DecodeLoop(source: input.source, decoder: decoder, ring: ring, manifest: manifest,
-                          outputChannels: channels, stats: stats)
+                          outputChannels: channels, stats: stats, seek: seek)
         self.stats = stats
         self.pump = pump
         self.decoder = decoder
         self.input = input
     }
 
-    func start() throws {
-        try output.start()
+    /// Start reading and decoding; the output starts separately (`startOutput`).
+    func startDecoding() {
         input.start()
         let loop = self.loop
-        decodeQueue.async {
-            loop.run() // blocks this queue until the stream ends or stop()
+        PlaybackSession.decodeQueue.async {
+            loop.run() // blocks the queue until the stream ends or stop()
         }
     }
 
+    /// The system stopped the engine (new route or sample rate): called on the main queue.
+    var onConfigurationChange: (() -> Void)? {
+        get { output.onConfigurationChange }
+        set { output.onConfigurationChange = newValue }
+    }
+
+    func startOutput() throws {
+        try output.start()
+    }
+
+    func pauseOutput() {
+        output.pause()
+    }
+
+    func restartOutput() throws {
+        try output.restart()
+    }
+
     func stop() {
-        loop.stop()
+        loop.stop() // also wakes a decode thread sleeping on the full ring
         input.cancel() // wakes a decode loop that waits for network bytes
         output.stop()
+    }
+
+    /// The stream's header once the decode loop has read it (needed to plan a seek).
+    var header: StreamHeader? {
+        loop.header
     }
 
     /// The stream ended and everything was played.

@@ -30,13 +30,28 @@ final class PlayerModel: ObservableObject {
     @Published private(set) var nowPlaying = ""
     @Published private(set) var decoderInfo = ""
     @Published private(set) var snapshot: PlayerStats.Snapshot?
-    @Published private(set) var isPlaying = false
+    @Published private(set) var state = PlayerStateMachine.State.idle
     @Published var remoteURLText = ""
     @Published var computeUnits = ComputeUnits.all
 
+    /// Every decision (pause on a call, resume, restart the engine, seek) is the state
+    /// machine's; this class carries out its actions and forwards platform events to it.
+    private var machine = PlayerStateMachine()
+    private var origin: StreamOrigin?
+    private var header: StreamHeader? // of the current stream: a seek needs it
     private var session: PlaybackSession?
     private var refreshTask: Task<Void, Never>?
     private var generation = 0
+    private var sessionEvents: AudioSessionEvents?
+    private var nowPlayingCenter: NowPlaying?
+
+    var isPlaying: Bool {
+        machine.isPlaying
+    }
+
+    var hasStream: Bool {
+        machine.hasStream
+    }
 
     func playBundledSample() {
         play(.bundledSample)
@@ -60,50 +75,111 @@ final class PlayerModel: ObservableObject {
     }
 
     func play(_ origin: StreamOrigin) {
-        stop()
+        if sessionEvents == nil { // the first stream: listen to the system from now on
+            sessionEvents = AudioSessionEvents { [weak self] in self?.send($0) }
+            nowPlayingCenter = NowPlaying { [weak self] in self?.send($0) }
+        }
+        self.origin = origin
+        header = nil
+        send(.play(at: nil))
+    }
+
+    func togglePlayPause() {
+        send(.toggle)
+    }
+
+    func stop() {
+        send(.stop)
+    }
+
+    /// Seek to a fraction of the stream's length (the slider).
+    func seek(toFraction fraction: Double) {
+        guard let duration = snapshot?.durationSeconds else {
+            return
+        }
+        send(.seek(seconds: fraction * duration))
+    }
+
+    /// Feed the state machine and carry out what it decides.
+    func send(_ event: PlayerStateMachine.Event) {
+        for action in machine.handle(event) {
+            perform(action)
+        }
+        state = machine.state
+        showState()
+    }
+
+    private func perform(_ action: PlayerStateMachine.Action) {
+        switch action {
+        case let .load(seconds):
+            load(at: seconds)
+        case .startOutput:
+            do {
+                try session?.startOutput()
+            } catch {
+                send(.error(Self.describe(error)))
+            }
+        case .pauseOutput:
+            session?.pauseOutput()
+        case .restartOutput:
+            do {
+                try session?.restartOutput()
+            } catch {
+                send(.error(Self.describe(error)))
+            }
+        case .stopOutput:
+            tearDown()
+        }
+    }
+
+    private func load(at seconds: Double?) {
+        guard let origin else {
+            return
+        }
         generation += 1
         let ticket = generation
         let units = computeUnits.mlComputeUnits
-        status = "Loading the decoder…"
+        let header = self.header
         Task {
             do {
-                let session = try await Self.prepare(origin, computeUnits: units)
-                guard ticket == generation else {
-                    return // another stream was picked meanwhile
+                let decoder = try await DecoderModelStore.shared.decoder(computeUnits: units) // loaded once
+                var plan: SeekPlan? // a seek needs the header of the stream it seeks in
+                if let seconds, let header {
+                    plan = try SeekPlanner(header: header).plan(seconds: seconds)
                 }
-                try session.start()
+                let input = try StreamInput.make(origin, expectedFingerprint: decoder.manifest.fingerprint, seek: plan,
+                                                 header: header)
+                let session = try PlaybackSession(decoder: decoder, input: input, seek: plan)
+                guard ticket == generation else {
+                    return // stopped, or another stream or seek came meanwhile
+                }
+                session.onConfigurationChange = { [weak self] in
+                    MainActor.assumeIsolated { self?.send(.engineConfigurationChanged) }
+                }
+                session.startDecoding()
                 self.session = session
-                isPlaying = true
-                nowPlaying = session.input.name
-                decoderInfo = session.decoder.summary
-                status = "Buffering…"
+                nowPlaying = input.name
+                decoderInfo = decoder.summary
                 startRefreshing()
+                send(.ready)
             } catch {
                 if ticket == generation {
-                    status = Self.describe(error)
+                    send(.error(Self.describe(error)))
                 }
             }
         }
     }
 
-    /// Loading the model takes a moment: off the main actor.
-    private nonisolated static func prepare(_ origin: StreamOrigin, computeUnits: MLComputeUnits) async throws
-        -> PlaybackSession {
-        let decoder = try CoreMLChunkDecoder.bundled(computeUnits: computeUnits)
-        let input = try StreamInput.make(origin, expectedFingerprint: decoder.manifest.fingerprint)
-        return try PlaybackSession(decoder: decoder, input: input)
-    }
-
-    func stop() {
+    private func tearDown() {
+        generation += 1 // a load still in flight is dropped
         refreshTask?.cancel()
         refreshTask = nil
         if let session {
+            header = session.header ?? header
             session.stop()
             snapshot = session.stats.snapshot()
-            status = "Stopped."
         }
         session = nil
-        isPlaying = false
     }
 
     private func startRefreshing() {
@@ -124,23 +200,33 @@ final class PlayerModel: ObservableObject {
             return
         }
         snapshot = session.stats.snapshot()
+        header = session.header ?? header
         if let failure = session.failure {
-            finish(session, status: "Stopped: \(Self.describe(failure))")
+            send(.error(Self.describe(failure)))
         } else if session.isFinished {
-            finish(session, status: "Finished.")
+            send(.endOfStream)
         } else {
-            status = session.isBuffering ? "Buffering…" : "Playing"
+            showState()
         }
     }
 
-    private func finish(_ ended: PlaybackSession, status text: String) {
-        refreshTask?.cancel()
-        refreshTask = nil
-        ended.stop()
-        snapshot = ended.stats.snapshot()
-        session = nil
-        isPlaying = false
-        status = text
+    /// The status line and the lock screen, from the machine's state (never "Playing" over silence).
+    private func showState() {
+        switch machine.state {
+        case .idle: status = "Pick a stream."
+        case .loading: status = "Loading…"
+        case .playing: status = (session?.isBuffering ?? true) ? "Buffering…" : "Playing"
+        case .paused: status = "Paused"
+        case .interrupted: status = "Interrupted (call, alarm…)"
+        case .stopped: status = "Stopped."
+        case .finished: status = "Finished."
+        case let .failed(message): status = "Stopped: \(message)"
+        }
+        if machine.hasStream {
+            nowPlayingCenter?.update(title: nowPlaying, snapshot: snapshot, isPlaying: machine.isPlaying)
+        } else {
+            nowPlayingCenter?.clear()
+        }
     }
 
     static func describe(_ error: Error) -> String {

@@ -103,3 +103,21 @@ final class SeekTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(s.progress), Double(27 * 64) / 2560, accuracy: 1e-12)
     }
 }
+
+/// Joining a stream over HTTP at a seek's byte offset: 206 from there, or 200 and skip.
+final class RangeResponseTests: XCTestCase {
+    func testTheRequestAndWhatToSkip() throws {
+        XCTAssertEqual(RangeResponse.requestHeader(from: 7063), "bytes=7063-")
+        XCTAssertEqual(try RangeResponse.bytesToSkip(status: 206, requestedOffset: 7063,
+                                                     contentRange: "bytes 7063-99999/100000"), 0)
+        XCTAssertEqual(try RangeResponse.bytesToSkip(status: 200, requestedOffset: 7063, contentRange: nil), 7063)
+        for (status, range) in [(206, "bytes 0-99999/100000"), (206, "items 7063-9/10"), (206, nil), (416, nil),
+                                (404, "bytes 7063-99999/100000")] {
+            XCTAssertThrowsError(try RangeResponse.bytesToSkip(status: status, requestedOffset: 7063, contentRange: range,
+                                                               path: "song.tqc")) { error in
+                XCTAssertEqual((error as? TQCError)?.kind, .ioError)
+                XCTAssertTrue("\(error)".hasPrefix("song.tqc, byte 7063"), "\(error)")
+            }
+        }
+    }
+}
