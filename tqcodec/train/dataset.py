@@ -16,6 +16,7 @@
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -24,7 +25,29 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from .data import SILENCE_DBFS, DataError, rms_dbfs
-from .prepare import INDEX_NAME, read_index
+
+CACHE_FORMAT = "tqcodec-audio-cache"
+CACHE_VERSION = 1
+INDEX_NAME = "index.json"
+
+
+def is_cache(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` holds a prepared cache (its index)."""
+    return (Path(folder) / INDEX_NAME).is_file()
+
+
+def read_index(cache: Path) -> dict | None:
+    """The cache's index.json (None when absent); a damaged or foreign one is a DataError."""
+    path = cache / INDEX_NAME
+    if not path.exists():
+        return None
+    try:
+        index = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise DataError(f"{path}: not a readable cache index ({e})") from None
+    if index.get("format") != CACHE_FORMAT or index.get("version") != CACHE_VERSION:
+        raise DataError(f"{path}: not a TQCodec audio cache of version {CACHE_VERSION}")
+    return index
 
 
 class AudioCache:

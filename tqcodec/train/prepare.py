@@ -34,10 +34,8 @@ from tqdm import tqdm
 from ..atomic import atomic_path, atomic_write
 from ..audio_io import AudioError, load_audio
 from .data import SILENCE_DBFS, DataError, find_tracks, hold_out, split_tracks
+from .dataset import CACHE_FORMAT, CACHE_VERSION, INDEX_NAME, read_index
 
-CACHE_FORMAT = "tqcodec-audio-cache"
-CACHE_VERSION = 1
-INDEX_NAME = "index.json"
 BLOCK_SECONDS = 0.1
 
 
@@ -54,10 +52,6 @@ class CachedTrack:
     loud_fraction: float
 
 
-def is_cache(folder: str | os.PathLike) -> bool:
-    return (Path(folder) / INDEX_NAME).is_file()
-
-
 def loud_fraction(audio: np.ndarray, sample_rate: int, silence_dbfs: float = SILENCE_DBFS) -> float:
     """Share of ``BLOCK_SECONDS`` blocks (over all channels) whose RMS reaches ``silence_dbfs``."""
     block = max(1, round(BLOCK_SECONDS * sample_rate))
@@ -68,19 +62,6 @@ def loud_fraction(audio: np.ndarray, sample_rate: int, silence_dbfs: float = SIL
         blocks = audio[:, : n * block].reshape(audio.shape[0], n, block).astype(np.float64)
     level = 10 * np.log10(np.mean(np.square(blocks / 32768.0), axis=-1) + 1e-20)
     return float(np.mean(level >= silence_dbfs))
-
-
-def read_index(cache: Path) -> dict | None:
-    path = cache / INDEX_NAME
-    if not path.exists():
-        return None
-    try:
-        index = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise DataError(f"{path}: not a readable cache index ({e})") from None
-    if index.get("format") != CACHE_FORMAT or index.get("version") != CACHE_VERSION:
-        raise DataError(f"{path}: not a TQCodec audio cache of version {CACHE_VERSION}")
-    return index
 
 
 def prepare(data: list[str], out: str | os.PathLike, val_data: list[str] | None = None,

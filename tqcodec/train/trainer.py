@@ -60,9 +60,8 @@ from ..checkpoint import atomic_torch_save, load_checkpoint, save_checkpoint
 from ..configs import CodecConfig, get_config
 from ..metrics import LSD_SPLIT_HZ, MetricResult, compute_metrics, mean_metrics
 from ..model import TQCodec
-from .dataset import AudioCache, SegmentDataset, StepBatches, segment_loader, validation_excerpts
+from .dataset import AudioCache, SegmentDataset, StepBatches, is_cache, segment_loader, validation_excerpts
 from .distributed import Distributed
-from .prepare import is_cache, prepare, summary
 from .discriminators import DiscriminatorConfig, MultiDiscriminator
 from .losses import (LossWeights, MultiScaleMelLoss, discriminator_loss, feature_matching_loss,
                      generator_adversarial_loss)
@@ -279,6 +278,8 @@ class Trainer:
             return Path(opts.data[0])
         cache = Path(opts.cache) if opts.cache else self.run_dir / "cache"
         if self.dist.is_main:
+            from .prepare import prepare, summary  # here: `python -m tqcodec.train.prepare` imports this package
+
             index = prepare(opts.data, cache, opts.val_data, opts.val_fraction, self.cfg.sample_rate,
                             progress=opts.progress)
             print(f"data: {cache}: {summary(index)}")
@@ -513,6 +514,7 @@ class Trainer:
             if stop:
                 self.save_state()
                 bar.write(f"stopped at step {self.step}; resume with --resume")
+            self.dist.barrier()  # no rank moves on (or reads last.pt) before rank 0 has written it
         finally:
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
