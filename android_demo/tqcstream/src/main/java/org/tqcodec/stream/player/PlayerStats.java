@@ -57,6 +57,12 @@ public final class PlayerStats {
         return r == null ? 0 : r.available() / ringChannels;
     }
 
+    /** What the ring buffer holds when full, in frames (0 before the stream starts). */
+    public int bufferCapacityFrames() {
+        RingBuffer r = ring;
+        return r == null ? 0 : r.capacity() / ringChannels;
+    }
+
     /** Decoded audio waiting in the ring buffer, in seconds (0 before the stream starts). */
     public double bufferedSeconds() {
         int sr = sampleRate;
