@@ -344,7 +344,7 @@ public final class PlayerSession {
         output.pause();
         synchronized (wake) {
             while (pauseRequested && !stopRequested) {
-                wake.wait(TimeUnit.MILLISECONDS.toMillis(10 * SAFETY_NET_MILLIS));
+                wake.wait(10 * SAFETY_NET_MILLIS); // a safety net: resume() and stop() notify
                 stats.audioWakeups.incrementAndGet();
             }
         }
