@@ -562,6 +562,7 @@ STATE_MACHINE_SWIFT = "TQCStream/Sources/TQCStream/Player/PlayerStateMachine.swi
 PLATFORM_CALLBACKS = {
     "TQCPlayer/AudioSessionEvents.swift": ("AVAudioSession.interruptionNotification",
                                            "AVAudioSession.routeChangeNotification",
+                                           "AVAudioSession.mediaServicesWereResetNotification",
                                            "AVAudioSessionInterruptionOptionKey", ".shouldResume",
                                            ".oldDeviceUnavailable"),
     "TQCPlayer/AudioOutput.swift": (".AVAudioEngineConfigurationChange",),
@@ -591,8 +592,8 @@ def shell_problems(tree: SwiftTree) -> list[str]:
     model = tree["TQCPlayer/PlayerModel.swift"].source.decode()
     handled = set(re.findall(r"case (?:let )?\.(\w+)", model.split("func perform", 1)[-1].split("func load", 1)[0]))
     problems += [f"PlayerModel.perform does not carry out .{name}" for name in sorted(actions - handled)]
-    for name in ("interruptionBegan", "interruptionEnded", "routeChanged", "engineConfigurationChanged", "seek",
-                 "toggle", "endOfStream", "error"):
+    for name in ("interruptionBegan", "interruptionEnded", "routeChanged", "engineConfigurationChanged",
+                 "mediaServicesReset", "seek", "toggle", "endOfStream", "error"):
         if name not in sent:
             problems.append(f"no platform callback or UI action sends .{name}")
     return problems

@@ -52,7 +52,7 @@ final class AudioOutput {
 }
 
 final class AudioSessionEvents {
-    init(send: @escaping @MainActor (PlayerStateMachine.Event) -> Void) {}
+    init(send: @escaping @MainActor (PlayerStateMachine.Event) -> Void, position: @escaping @MainActor () -> Double) {}
 }
 
 @MainActor

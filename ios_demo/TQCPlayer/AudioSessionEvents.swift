@@ -6,8 +6,8 @@ import TQCStream
 final class AudioSessionEvents {
     private var observers: [NSObjectProtocol] = []
 
-    /// `send` runs on the main queue.
-    init(send: @escaping @MainActor (PlayerStateMachine.Event) -> Void) {
+    /// `send` runs on the main queue; `position` is where playback is (for a media-services reset).
+    init(send: @escaping @MainActor (PlayerStateMachine.Event) -> Void, position: @escaping @MainActor () -> Double) {
         let center = NotificationCenter.default
         let session = AVAudioSession.sharedInstance()
         observers.append(center.addObserver(forName: AVAudioSession.interruptionNotification, object: session,
@@ -22,10 +22,10 @@ final class AudioSessionEvents {
                 MainActor.assumeIsolated { send(event) }
             }
         })
-        // the media server restarted: every engine was torn down, as after a configuration change
+        // the media server restarted: every audio object is gone, the stream is reloaded where it was
         observers.append(center.addObserver(forName: AVAudioSession.mediaServicesWereResetNotification,
                                             object: session, queue: .main) { _ in
-            MainActor.assumeIsolated { send(.engineConfigurationChanged) }
+            MainActor.assumeIsolated { send(.mediaServicesReset(positionSeconds: position())) }
         })
     }
 

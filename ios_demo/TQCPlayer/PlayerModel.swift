@@ -76,7 +76,8 @@ final class PlayerModel: ObservableObject {
 
     func play(_ origin: StreamOrigin) {
         if sessionEvents == nil { // the first stream: listen to the system from now on
-            sessionEvents = AudioSessionEvents { [weak self] in self?.send($0) }
+            sessionEvents = AudioSessionEvents(send: { [weak self] in self?.send($0) },
+                                               position: { [weak self] in self?.snapshot?.positionSeconds ?? 0 })
             nowPlayingCenter = NowPlaying { [weak self] in self?.send($0) }
         }
         self.origin = origin

@@ -70,10 +70,33 @@ final class PlayerStateMachineTests: XCTestCase {
         let (_, states, actions) = run([.engineConfigurationChanged, .engineConfigurationChanged], from: playing())
         XCTAssertEqual(states, [.playing, .playing])
         XCTAssertEqual(actions, [.restartOutput, .restartOutput])
-        // paused: nothing to restart now; resume starts the engine again
-        let (_, pausedStates, pausedActions) = run([.pause, .engineConfigurationChanged, .resume], from: playing())
-        XCTAssertEqual(pausedStates, [.paused, .paused, .playing])
-        XCTAssertEqual(pausedActions, [.pauseOutput, .startOutput])
+        // paused: nothing to restart now; resume restarts (reconnects) the engine, once
+        let (_, pausedStates, pausedActions) = run([.pause, .engineConfigurationChanged, .resume, .pause, .resume],
+                                                   from: playing())
+        XCTAssertEqual(pausedStates, [.paused, .paused, .playing, .paused, .playing])
+        XCTAssertEqual(pausedActions, [.pauseOutput, .restartOutput, .pauseOutput, .startOutput])
+        // during a call (Bluetooth connects meanwhile): the resume after it restarts the engine
+        let (_, callStates, callActions) = run([.interruptionBegan, .engineConfigurationChanged,
+                                                .interruptionEnded(shouldResume: true)], from: playing())
+        XCTAssertEqual(callStates, [.interrupted(resumeAfter: true), .interrupted(resumeAfter: true), .playing])
+        XCTAssertEqual(callActions, [.pauseOutput, .restartOutput])
+        // a new session (a seek) has a new engine: a plain start again
+        let (_, _, seekActions) = run([.pause, .engineConfigurationChanged, .seek(seconds: 3), .ready, .resume],
+                                      from: playing())
+        XCTAssertEqual(seekActions, [.pauseOutput, .stopOutput, .load(at: 3), .startOutput])
+    }
+
+    func testAMediaServicesResetReloadsWhereItWas() {
+        let (machine, states, actions) = run([.mediaServicesReset(positionSeconds: 42.5), .ready], from: playing())
+        XCTAssertEqual(states, [.loading(thenPlay: true), .playing])
+        XCTAssertEqual(actions, [.stopOutput, .load(at: 42.5), .startOutput])
+        XCTAssertEqual(machine.startSeconds, 42.5)
+        let (_, pausedStates, pausedActions) = run([.pause, .mediaServicesReset(positionSeconds: 7), .ready],
+                                                   from: playing())
+        XCTAssertEqual(pausedStates, [.paused, .loading(thenPlay: false), .paused])
+        XCTAssertEqual(pausedActions, [.pauseOutput, .stopOutput, .load(at: 7)])
+        // nothing open: nothing to reload
+        XCTAssertEqual(run([.mediaServicesReset(positionSeconds: 1)]).2, [])
     }
 
     func testPauseResumeAndTheRemoteToggle() {

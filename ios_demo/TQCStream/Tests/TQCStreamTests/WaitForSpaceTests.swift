@@ -31,7 +31,11 @@ final class WaitForSpaceTests: XCTestCase {
             outcome.waited = Date().timeIntervalSince(started)
             woke.signal()
         }
-        usleep(50_000)
+        let asleep = Date().addingTimeInterval(10)
+        while !ring.producerIsWaiting && Date() < asleep {
+            usleep(1000)
+        }
+        XCTAssertTrue(ring.producerIsWaiting)
         var out = [Float](repeating: 0, count: 8)
         // 8 samples of room: not enough for the 32 asked, no wake-up
         XCTAssertEqual(out.withUnsafeMutableBufferPointer { ring.read(into: $0) }, 8)

@@ -147,6 +147,11 @@ public final class FloatRingBuffer: @unchecked Sendable {
         }
     }
 
+    /// A producer sleeps in `waitForSpace` now (for tests that must catch it asleep).
+    var producerIsWaiting: Bool {
+        wantedSpace.load() != 0
+    }
+
     /// Times the producer woke from `waitForSpace` (by a read, a wake or a timeout).
     public var producerWakeups: Int {
         Int(wakeups.load())

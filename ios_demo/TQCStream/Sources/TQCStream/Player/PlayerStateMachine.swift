@@ -9,7 +9,9 @@
 ///   (`shouldResume`) and the player was playing when it began;
 /// - the old output device going away (headphones unplugged) pauses; other route changes do not;
 /// - an engine configuration change (the engine was stopped for a new route or sample rate)
-///   restarts the engine if the player was playing, and keeps playing;
+///   restarts the engine if the player was playing, and keeps playing; one that comes while
+///   paused or interrupted makes the next resume a restart;
+/// - a media-services reset (every audio object is gone) reloads the stream where it was;
 /// - a seek restarts decoding at the new position and then goes back to playing or paused.
 public struct PlayerStateMachine: Sendable {
     public enum State: Equatable, Sendable {
@@ -52,6 +54,8 @@ public struct PlayerStateMachine: Sendable {
         case interruptionEnded(shouldResume: Bool)
         case routeChanged(RouteChange)
         case engineConfigurationChanged
+        /// The media server restarted: the engine is gone; `positionSeconds` is where playback was.
+        case mediaServicesReset(positionSeconds: Double)
         case endOfStream
         case error(String)
     }
@@ -71,6 +75,9 @@ public struct PlayerStateMachine: Sendable {
     }
 
     public private(set) var state: State = .idle
+    /// The engine was stopped for a configuration change while not playing: start it again by
+    /// restarting (reconnecting) it, not by a plain start.
+    public private(set) var outputNeedsRestart = false
     /// Where the current stream was told to start (a seek's target), for the shell's progress display.
     public private(set) var startSeconds: Double = 0
 
@@ -95,6 +102,20 @@ public struct PlayerStateMachine: Sendable {
 
     /// Apply an event; returns what the shell must do (nothing for an event that does not apply).
     public mutating func handle(_ event: Event) -> [Action] {
+        let actions = transition(event)
+        if actions.contains(where: { if case .load = $0 { return true } else { return false } }) {
+            outputNeedsRestart = false // a new session has a new engine
+        }
+        guard outputNeedsRestart, let start = actions.firstIndex(of: .startOutput) else {
+            return actions
+        }
+        outputNeedsRestart = false
+        var restarted = actions
+        restarted[start] = .restartOutput
+        return restarted
+    }
+
+    private mutating func transition(_ event: Event) -> [Action] {
         switch (state, event) {
         case let (_, .play(at)):
             startSeconds = max(0, at ?? 0)
@@ -152,6 +173,13 @@ public struct PlayerStateMachine: Sendable {
             return [.pauseOutput]
         case (.playing, .engineConfigurationChanged):
             return [.restartOutput]
+        case (.paused, .engineConfigurationChanged), (.interrupted, .engineConfigurationChanged):
+            outputNeedsRestart = true
+            return []
+        case let (_, .mediaServicesReset(position)) where hasStream:
+            startSeconds = max(0, position)
+            state = .loading(thenPlay: isPlaying)
+            return [.stopOutput, .load(at: startSeconds)]
         case (.playing, .endOfStream), (.paused, .endOfStream), (.interrupted, .endOfStream):
             state = .finished
             return [.stopOutput]
