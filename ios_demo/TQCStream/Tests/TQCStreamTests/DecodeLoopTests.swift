@@ -420,6 +420,13 @@ final class DecodeLoopTests: XCTestCase {
         pump(playback, into: sink, until: { playback.isFinished })
         XCTAssertEqual(loop.stats.underruns, 0)
         XCTAssertEqual(loop.stats.bufferedFrames, 0)
+        // the position is what reached the output; a live stream has no duration, so no progress
+        let s = loop.stats.snapshot()
+        XCTAssertEqual(s.positionSeconds, Double(40 * Self.hop) / 44_100, accuracy: 1e-12)
+        XCTAssertNil(s.durationSeconds)
+        XCTAssertNil(s.progress)
+        XCTAssertEqual(s.meanChunkSeconds ?? -1, s.decodeSeconds / 7, accuracy: 1e-12) // ceil(40 / 6) chunks
+        XCTAssertLessThanOrEqual(s.lastChunkSeconds ?? .infinity, s.maxChunkSeconds ?? 0)
         XCTAssertEqual(sink.samples, Self.expected([codes[0][0], codes[1][0]], muted: Array(repeating: false, count: 40),
                                                    k: 6, outputChannels: 2))
     }
