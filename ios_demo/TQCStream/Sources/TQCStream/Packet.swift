@@ -3,8 +3,9 @@
 /// `codes` holds `[channels][nQ][frames]` flattened in that order: the code of channel `c`,
 /// codebook `q`, frame `f` is `codes[(c * nQ + q) * frames + f]` (or `self[c, q, f]`).
 /// `offset` is the stream offset of its sync word, `byteCount` its size on the wire, and
-/// `lostBefore` the number of packets the reader found missing just before it (a player
-/// conceals `lostBefore * framesPerPacket` frames).
+/// `lostBefore` the number of packets the reader found missing just before it (what a player
+/// does about them is `ConcealmentPlanner`'s: at most 256 frames of concealment, whatever the
+/// number claims).
 public struct Packet: Equatable, Sendable {
     public let sequence: Int
     public let offset: Int

@@ -127,9 +127,9 @@ final class DecodeLoopTests: XCTestCase {
         }
     }
 
-    /// The oracle: rows[c][f] = the codebook-0 code per channel (concealed frames included),
-    /// muted[f], chunks of k, cut to `limit` samples per channel, interleaved.
-    static func expected(_ rows: [[Int]], muted: [Bool], k: Int, limit: Int = .max, outputChannels: Int,
+    /// The oracle for an undamaged stream: rows[c][f] = the codebook-0 code per channel, chunks
+    /// of k, cut to `limit` samples per channel, interleaved (damaged ones: `PolicyOracle`).
+    static func expected(_ rows: [[Int]], k: Int, limit: Int = .max, outputChannels: Int,
                          hop: Int = DecodeLoopTests.hop) -> [Float] {
         let n = min(rows[0].count * hop, limit)
         var out: [Float] = []
@@ -138,7 +138,7 @@ final class DecodeLoopTests: XCTestCase {
             let f = s / hop
             for o in 0..<outputChannels {
                 let c = rows.count == 1 ? 0 : o
-                out.append(muted[f] ? 0 : sample(channel: c, chunk: f / k, code: rows[c][f], index: s % hop))
+                out.append(sample(channel: c, chunk: f / k, code: rows[c][f], index: s % hop))
             }
         }
         return out
@@ -222,7 +222,7 @@ final class DecodeLoopTests: XCTestCase {
         XCTAssertNil(loop.failure)
         XCTAssertTrue(loop.isDone)
         XCTAssertEqual(loop.header, h)
-        let want = Self.expected([codes[0][0], codes[1][0]], muted: Array(repeating: false, count: 37), k: 6,
+        let want = Self.expected([codes[0][0], codes[1][0]], k: 6,
                                  limit: 37 * Self.hop - 2, outputChannels: 2)
         XCTAssertEqual(drain(ring), want)
         let s = loop.stats.snapshot()
@@ -258,7 +258,7 @@ final class DecodeLoopTests: XCTestCase {
         let left = stride(from: 0, to: got.count, by: 2).map { got[$0] }
         let rows = [Self.concealedRow(codes[0][0], fpp: 8, lostSequence: 2),
                     Self.concealedRow(codes[1][0], fpp: 8, lostSequence: 2)]
-        let plain = Self.expected(rows, muted: Array(repeating: false, count: 40), k: 6, outputChannels: 2)
+        let plain = Self.expected(rows, k: 6, outputChannels: 2)
         XCTAssertEqual(left[16 * Self.hop], plain[2 * 16 * Self.hop]) // gain 1 at the gap's first sample
         XCTAssertEqual(left[24 * Self.hop - 1] / plain[2 * (24 * Self.hop - 1)],
                        Float(0.5 * (1 + cos(Double.pi * 31 / 32))), accuracy: 1e-6)
@@ -289,7 +289,7 @@ final class DecodeLoopTests: XCTestCase {
         XCTAssertEqual(loop.stats.damagedPackets, 0)
         XCTAssertEqual(loop.stats.concealedFrames, 0)
         let row = Array(codes[0][0][0..<8]) + Array(codes[0][0][12..<16])
-        XCTAssertEqual(drain(ring), Self.expected([row], muted: Array(repeating: false, count: 12), k: 4, outputChannels: 1))
+        XCTAssertEqual(drain(ring), Self.expected([row], k: 4, outputChannels: 1))
     }
 
     func testALongGapFadesOutResetsTheStateAndInsertsNoTime() throws {
@@ -347,7 +347,7 @@ final class DecodeLoopTests: XCTestCase {
         let loop = DecodeLoop(source: ListSource(h, Self.packets(codes, fpp: 5, sequences: [0, 1, 2])),
                               decoder: FakeDecoder(k: 4), ring: ring, chunkFrames: 4, hop: Self.hop)
         loop.run()
-        XCTAssertEqual(drain(ring), Self.expected([codes[0][0]], muted: Array(repeating: false, count: 12), k: 4,
+        XCTAssertEqual(drain(ring), Self.expected([codes[0][0]], k: 4,
                                                   limit: 12 * Self.hop, outputChannels: 2))
     }
 
@@ -401,8 +401,7 @@ final class DecodeLoopTests: XCTestCase {
         XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
         XCTAssertNil(loop.failure)
         XCTAssertGreaterThanOrEqual(loop.stats.underruns, 1)
-        XCTAssertEqual(sink.samples, Self.expected([codes[0][0], codes[1][0]], muted: Array(repeating: false, count: 64),
-                                                   k: 6, outputChannels: 2))
+        XCTAssertEqual(sink.samples, Self.expected([codes[0][0], codes[1][0]], k: 6, outputChannels: 2))
         XCTAssertEqual(loop.stats.playedFrames, 64 * Self.hop)
     }
 
@@ -427,8 +426,7 @@ final class DecodeLoopTests: XCTestCase {
         XCTAssertNil(s.progress)
         XCTAssertEqual(s.meanChunkSeconds ?? -1, s.decodeSeconds / 7, accuracy: 1e-12) // ceil(40 / 6) chunks
         XCTAssertLessThanOrEqual(s.lastChunkSeconds ?? .infinity, s.maxChunkSeconds ?? 0)
-        XCTAssertEqual(sink.samples, Self.expected([codes[0][0], codes[1][0]], muted: Array(repeating: false, count: 40),
-                                                   k: 6, outputChannels: 2))
+        XCTAssertEqual(sink.samples, Self.expected([codes[0][0], codes[1][0]], k: 6, outputChannels: 2))
     }
 
     /// The pull side, as AVAudioSourceNode drives it: deinterleaved buffers, silence for what is missing.
@@ -439,7 +437,7 @@ final class DecodeLoopTests: XCTestCase {
         let loop = DecodeLoop(source: ListSource(h, Self.packets(codes, fpp: 4, sequences: [0, 1, 2])),
                               decoder: FakeDecoder(k: 4), ring: ring, chunkFrames: 4, hop: Self.hop)
         loop.run()
-        let want = Self.expected([codes[0][0], codes[1][0]], muted: Array(repeating: false, count: 12), k: 4,
+        let want = Self.expected([codes[0][0], codes[1][0]], k: 4,
                                  outputChannels: 2)
         let playback = PlaybackPump(ring: ring, channels: 2, stats: loop.stats, prebufferFrames: 8, maxFramesPerCall: 5)
         let block = 7 // larger than maxFramesPerCall: one render takes several copies
