@@ -25,7 +25,7 @@ import static org.junit.Assert.fail;
  */
 public class GuardedDecoderTest {
     /** A backend like ExecuTorch's Module: freeing it during a call throws; its calls can be held. */
-    static final class BlockingBackend implements ChunkDecoder, Closeable {
+    static class BlockingBackend implements ChunkDecoder, Closeable {
         final CountDownLatch entered = new CountDownLatch(1);
         final CountDownLatch proceed = new CountDownLatch(1);
         final AtomicInteger running = new AtomicInteger();
@@ -165,5 +165,43 @@ public class GuardedDecoderTest {
         assertEquals(1, backend.destroys.get());
         assertTrue(backend.callsReturnedAtDestroy >= 1);
         assertNull(guard.closeFailure());
+    }
+
+    /** Two sessions sharing one decoder (the old one finishing its last chunk): calls never overlap. */
+    @Test(timeout = 20_000)
+    public void callsFromTwoThreadsNeverOverlap() throws Exception {
+        final AtomicInteger inside = new AtomicInteger();
+        final AtomicInteger overlaps = new AtomicInteger();
+        final GuardedDecoder guard = GuardedDecoder.of(new BlockingBackend() {
+            @Override
+            public DecodedChunk decode(int[][] codes, float[][] state) {
+                if (inside.incrementAndGet() > 1) {
+                    overlaps.incrementAndGet();
+                }
+                try {
+                    Thread.sleep(1);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                inside.decrementAndGet();
+                return echo.decode(codes, state);
+            }
+        });
+        Thread[] threads = new Thread[2];
+        for (int t = 0; t < threads.length; t++) {
+            threads[t] = new Thread(new Runnable() {
+                @Override
+                public void run() {
+                    for (int i = 0; i < 100; i++) {
+                        guard.decode(new int[2][5], guard.initState());
+                    }
+                }
+            });
+            threads[t].start();
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        assertEquals(0, overlaps.get());
     }
 }

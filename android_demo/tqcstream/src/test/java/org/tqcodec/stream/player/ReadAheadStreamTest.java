@@ -1,6 +1,8 @@
 package org.tqcodec.stream.player;
 
 import org.junit.Test;
+import org.tqcodec.stream.StreamHeader;
+import org.tqcodec.stream.TestStreams;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,7 +27,7 @@ public class ReadAheadStreamTest {
     };
 
     /** Byte i is (i mod 251); gives {@code before} bytes, then blocks until released or closed, then {@code after}. */
-    static final class StallingSource extends InputStream {
+    static class StallingSource extends InputStream {
         final long before, after;
         final CountDownLatch release = new CountDownLatch(1);
         final CountDownLatch stalled = new CountDownLatch(1);
@@ -173,5 +175,44 @@ public class ReadAheadStreamTest {
         }
         closer.join();
         assertTrue(src.closed);
+    }
+
+    /** A session whose network stalls after 20 packets plays all 20 while the read is still blocked. */
+    @Test(timeout = 20_000)
+    public void aSessionPlaysEverythingThatArrivedWhileTheNetworkIsStalled() throws Exception {
+        StreamHeader h = PlayerSessionTest.header(1, 400);
+        int[][][] codes = TestStreams.randomCodes(h, 400, 12);
+        final byte[] bytes = TestStreams.stream(h, codes);
+        final int arrived = StreamHeader.HEADER_SIZE + 20 * h.packetSize(); // 20 packets of 8 frames
+        StallingSource net = new StallingSource(arrived, 0) {
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                long at = handedOut.get();
+                int n = super.read(b, off, len); // the pattern bytes; replaced by the stream's own
+                if (n > 0) {
+                    System.arraycopy(bytes, (int) at, b, off, n);
+                }
+                return n;
+            }
+        };
+        PlayerSessionTest.Device dev = new PlayerSessionTest.Device(2, 64);
+        PlayerSessionTest.Ending end = new PlayerSessionTest.Ending();
+        PlayerSession s = PlayerSessionTest.session(net, new PlayerSessionTest.CodeEcho(), PlayerSessionTest.FP, dev,
+                end).ringSeconds(1).prebufferSeconds(0).build(); // no refill threshold: play all that is decoded
+        s.start();
+        assertTrue(net.stalled.await(5, TimeUnit.SECONDS));
+        long want = 20L * 8 * PlayerSessionTest.HOP * 2; // every arrived frame, stereo
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (dev.n < want && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertEquals("played while the network read is still blocked (" + s.stats() + ", buffered " + s.bytesBuffered() + ")", want, dev.n);
+        assertTrue(!s.isEnded());
+        long t0 = System.nanoTime();
+        s.stop(); // closes the source: the blocked read ends
+        assertTrue(s.awaitEnd(5, TimeUnit.SECONDS));
+        assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(2));
+        assertTrue(net.closed);
+        assertEquals(arrived, s.bytesReceived());
     }
 }
