@@ -8,12 +8,22 @@ every audio file in a folder.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
+from tqdm import tqdm
+
+from tqcodec.audio_io import load_audio
+from tqcodec.checkpoint import atomic_torch_save, load_checkpoint
+from tqcodec.evaluate import music_files
+
+from .manifest import file_sha256
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CLIP = ROOT / "assets" / "chaos_god_clip.ogg"
@@ -58,24 +68,69 @@ def calibration_part(music: MusicCodes, seconds: float | None, frame_rate: float
     return slice_music(music, max(1, round(seconds * frame_rate)))
 
 
-def add_calibration_seconds_option(parser) -> None:
-    """The same ``--calibration-seconds`` flag on every exporter."""
-    parser.add_argument("--calibration-seconds", type=float, default=None, metavar="S",
-                        help="int8: fit activation ranges on the first S seconds of each calibration excerpt "
-                             "(default: all of it); verification always uses all of it")
+# -- the one streaming calibrator ----------------------------------------------------------------
+Step = Callable[[torch.Tensor, list], tuple]
+
+
+def chunks_covering(seconds: float | None, frame_rate: float, chunk_frames: int) -> int | None:
+    """Chunks per excerpt that cover ``seconds`` of each excerpt (None: all of it)."""
+    if seconds is None:
+        return None
+    return max(1, math.ceil(seconds * frame_rate / chunk_frames))
+
+
+def progress_bar(desc: str | None, total: int):
+    """A tqdm bar (None when ``desc`` is empty); quiet when stderr is not a terminal."""
+    if not desc:
+        return None
+    return tqdm(total=total, desc=desc, unit="chunk", leave=False, disable=not sys.stderr.isatty())
+
+
+def stream_codes(step: Step, init_state: Callable[[], list], codes: torch.Tensor, chunk_frames: int,
+                 max_chunks: int | None = None, desc: str | None = None) -> Iterator[tuple[int, int, object]]:
+    """Run ``step(codes [1, n_q, K] int32, state) -> (audio, state)`` over codes [N, n_q, F] chunk by
+    chunk, state carried from ``init_state()`` through each excerpt, exactly as the phone runs it.
+
+    Every exporter calibrates and simulates through this: the state tensors are activations
+    too, and one chunk from zero state would see neither the LSTM's settled h/c nor the
+    convolutions' filled context.  Yields (excerpt index, chunk start frame, audio chunk).
+    """
+    K = chunk_frames
+    per_excerpt = codes.shape[-1] // K
+    if max_chunks is not None:
+        per_excerpt = min(per_excerpt, max_chunks)
+    bar = progress_bar(desc, codes.shape[0] * per_excerpt)
+    try:
+        with torch.no_grad():
+            for i in range(codes.shape[0]):
+                state = init_state()
+                for c in range(per_excerpt):
+                    start = c * K
+                    audio, state = step(codes[i:i + 1, :, start:start + K].to(torch.int32), state)
+                    if bar is not None:
+                        bar.update(1)
+                    yield i, start, audio
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def positional_step(module) -> Step:
+    """``module(codes, *state) -> (audio, *state)`` as a ``Step``."""
+    def step(codes, state):
+        audio, *new_state = module(codes, *state)
+        return audio, list(new_state)
+    return step
 
 
 def audio_files(source: str | Path | None) -> list[Path]:
     """The shipped clip by default, else every audio file of a file or folder."""
-    from tqcodec.evaluate import music_files
     return [DEFAULT_CLIP] if source is None else music_files(source)
 
 
 def encode_music(model, source: str | Path | None = None, max_seconds: float = 24.0,
                  excerpt_seconds: float = 12.0) -> MusicCodes:
     """Encode up to ``max_seconds`` of mono excerpts (each channel is an excerpt)."""
-    from tqcodec.audio_io import load_audio
-
     hop = model.config.hop_length
     excerpt = int(excerpt_seconds * 44_100) // hop * hop
     pieces, names, total = [], [], 0
@@ -111,10 +166,6 @@ def load_music(ckpt, source=None, cache_dir: Path | None = None, max_seconds: fl
     and modification times, and ``max_seconds``.  Raises ValueError/FileNotFoundError for bad
     input, ``tqcodec.checkpoint.CheckpointError`` for a bad checkpoint.
     """
-    from tqcodec.checkpoint import atomic_torch_save, load_checkpoint
-
-    from .manifest import file_sha256
-
     files = audio_files(source)
     key = hashlib.sha256(f"{file_sha256(ckpt)}|{max_seconds}".encode())
     for f in files:

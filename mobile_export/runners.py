@@ -1,78 +1,85 @@
 """Run an exported decoder artifact chunk by chunk, from its file and manifest alone.
 
-Used by ``python -m tqcodec decode --artifact FILE`` and the profilers: the manifest
-(``<artifact>.manifest.json`` or ``manifest.json`` beside it) says the chunk size and
-the state layout; the backend runner executes one chunk.
+The one way to open a runner: ``open_runner`` checks the artifact (``artifact.open_artifact``:
+manifest schema and config, size, header, SHA-256) before its backend's runtime sees a
+byte.  ``load_runner`` adds the manifest-driven chunking the apps also do; it is what
+``python -m tqcodec decode --artifact FILE`` (entry point ``tqcodec.artifact_decoders``)
+and the profilers use.
 """
 from __future__ import annotations
 
+import platform
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .manifest import read_manifest
+from .artifact import CheckedArtifact, manifest_path, open_artifact
+from .backends import backend_for_format
+from .errors import ArtifactError
 from .verify import stream
 
-
-def manifest_path(artifact) -> Path:
-    p = Path(artifact)
-    for cand in (p.with_name(p.name + ".manifest.json"), p.with_suffix(".manifest.json"), p.parent / "manifest.json"):
-        if cand.is_file():
-            return cand
-    raise FileNotFoundError(f"{p}: no manifest found beside the artifact (expected {p.name}.manifest.json "
-                            "or manifest.json)")
+__all__ = ["ArtifactDecoder", "load_runner", "manifest_path", "open_runner"]
 
 
-class ArtifactDecoder:
-    """Wraps a backend runner with the manifest-driven chunking the apps also do."""
-
-    def __init__(self, runner, manifest: dict):
-        self.runner, self.manifest = runner, manifest
-        self.chunk_frames = int(manifest["chunk_frames"])
-        self.hop = int(manifest["hop"])
-
-    def decode_channels(self, codes: np.ndarray, progress: str | None = "decode") -> np.ndarray:
-        """codes [C, n_q, F] → float32 [C, F·hop]; each channel has its own state."""
-        out = []
-        for ch in codes:
-            frames = ch.shape[-1]
-            padded = np.pad(ch, ((0, 0), (0, (-frames) % self.chunk_frames)))
-            audio = stream(self.runner.run_chunk, self.runner.init_state(), torch.from_numpy(padded),
-                           self.chunk_frames, progress=progress)
-            out.append(audio[: frames * self.hop])
-        return np.stack(out)
-
-
-def load_runner(artifact, coreml: str = "auto") -> ArtifactDecoder:
-    """A decoder for ``artifact`` (.pte, .tflite or .mlpackage) driven by its manifest.
+def open_runner(artifact, threads: int = 1, coreml: str = "auto", manifest=None):
+    """(checked artifact, chunk runner) for ``artifact`` (.pte, .tflite, .mlpackage or .onnx).
 
     ``coreml``: how to run an ``.mlpackage``: ``"coreml"`` (Core ML itself, macOS only),
     ``"interpreter"`` (this project's NumPy MIL interpreter: the same program, any platform,
     slower) or ``"auto"`` (Core ML on macOS, the interpreter elsewhere).
     """
-    path = Path(artifact)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such artifact")
-    manifest = read_manifest(manifest_path(path))
-    suffix = path.suffix.lower()
-    if suffix == ".pte":
-        from .executorch import ExecuTorchChunkRunner
-        runner = ExecuTorchChunkRunner(path, manifest)
-    elif suffix == ".tflite":
-        from .litert import LiteRTChunkRunner
-        runner = LiteRTChunkRunner(path, manifest)
-    elif suffix == ".mlpackage":
-        import platform
-
-        from .coreml import CoreMLChunkRunner, MILChunkRunner
+    checked = open_artifact(artifact, manifest)
+    backend = backend_for_format(checked.format)
+    if checked.format == "coreml":
         if coreml not in ("auto", "coreml", "interpreter"):
             raise ValueError(f"coreml={coreml!r}: expected auto, coreml or interpreter")
         on_mac = platform.system() == "Darwin"
         if coreml == "coreml" and not on_mac:
-            raise ValueError(f"{path}: Core ML runs on macOS/iOS only (use the MIL interpreter here)")
-        runner = CoreMLChunkRunner(path, manifest) if (coreml == "coreml" or (coreml == "auto" and on_mac)) \
-            else MILChunkRunner(path, manifest)
-    else:
-        raise ValueError(f"{path}: unknown artifact type {suffix!r} (expected .pte, .tflite or .mlpackage)")
-    return ArtifactDecoder(runner, manifest)
+            raise ArtifactError(f"{checked.path}: Core ML runs on macOS/iOS only (use the MIL interpreter here)")
+        use_coreml = coreml == "coreml" or (coreml == "auto" and on_mac)
+        return checked, backend.runner(checked.path, checked.manifest, threads, native=use_coreml)
+    try:
+        runner = backend.runner(checked.path, checked.manifest, threads)
+    except ArtifactError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a runtime's own error on a file that passed every check
+        raise ArtifactError(f"{checked.path}: {backend.runtime} cannot load it ({type(e).__name__}: {e})") from None
+    return checked, runner
+
+
+class ArtifactDecoder:
+    """Wraps a backend runner with the manifest-driven chunking the apps also do."""
+
+    def __init__(self, runner, checked: CheckedArtifact):
+        self.runner, self.checked, self.manifest = runner, checked, checked.manifest
+        self.chunk_frames = int(self.manifest["chunk_frames"])
+        self.hop = int(self.manifest["hop"])
+        self.n_codebooks = int(self.manifest["n_codebooks"])
+
+    def decode_channels(self, codes: np.ndarray, progress: str | None = "decode") -> np.ndarray:
+        """codes [C, n_q, F] → float32 [C, F·hop]; each channel has its own state."""
+        codes = np.asarray(codes)
+        if codes.ndim == 2:
+            codes = codes[None]
+        if codes.ndim != 3 or codes.shape[1] != self.n_codebooks:
+            raise ValueError(f"{self.checked.path}: codes of shape {list(codes.shape)}, the artifact decodes "
+                             f"[channels, {self.n_codebooks}, frames]")
+        out = []
+        for ch in codes:
+            frames = ch.shape[-1]
+            padded = np.pad(ch, ((0, 0), (0, (-frames) % self.chunk_frames)))
+            try:
+                audio = stream(self.runner.run_chunk, self.runner.init_state(), torch.from_numpy(padded),
+                               self.chunk_frames, progress=progress)
+            except (RuntimeError, ValueError, KeyError) as e:
+                raise ArtifactError(f"{self.checked.path}: the runtime failed on a chunk "
+                                    f"({type(e).__name__}: {str(e)[:200]})") from None
+            out.append(audio[: frames * self.hop])
+        return np.stack(out)
+
+
+def load_runner(artifact, coreml: str = "auto", threads: int = 1) -> ArtifactDecoder:
+    """A decoder for ``artifact`` driven by its manifest (every check of ``open_artifact`` first)."""
+    checked, runner = open_runner(Path(artifact), threads, coreml)
+    return ArtifactDecoder(runner, checked)

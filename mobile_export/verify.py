@@ -6,13 +6,17 @@ float PyTorch streaming decoder (which equals the offline decoder) and with the 
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
-from tqcodec.metrics import compute_metrics, lsd
+from tqcodec.metrics import lsd
+
+from .snr import snr_db
 
 THRESHOLDS = {  # minimum SNR vs float (dB) per precision; int8 also bounds the LSD delta
     "fp32": {"snr_db_vs_float": 80.0},
@@ -73,8 +77,7 @@ def stream(run_chunk: RunChunk, init_state: list, codes: torch.Tensor, chunk_fra
     out = []
     it = range(0, frames, chunk_frames)
     if progress:
-        from tqdm import tqdm
-        it = tqdm(it, desc=progress, unit="chunk", leave=False)
+        it = tqdm(it, desc=progress, unit="chunk", leave=False, disable=not sys.stderr.isatty())
     for start in it:
         audio, state = run_chunk(np.ascontiguousarray(c[None, :, start:start + chunk_frames]), state)
         out.append(np.asarray(audio, dtype=np.float32).reshape(-1))
@@ -98,10 +101,8 @@ def verify(run_chunk: RunChunk, init_state: list, float_decoder, music, precisio
         arts.append(art)
         origs.append(music.audio[i, : usable * hop])
     ref, art, orig = np.stack(refs), np.stack(arts), np.stack(origs)
-    noise = np.sum((ref - art) ** 2)
-    snr = float(10 * np.log10(np.sum(ref ** 2) / noise)) if noise > 0 else float("inf")
     return Verification(
-        snr_db_vs_float=min(snr, 200.0),
+        snr_db_vs_float=snr_db(ref, art),
         max_abs_err=float(np.abs(ref - art).max()),
         lsd_float=lsd(orig, ref)[0],
         lsd_artifact=lsd(orig, art)[0],
@@ -111,4 +112,4 @@ def verify(run_chunk: RunChunk, init_state: list, float_decoder, music, precisio
     )
 
 
-__all__ = ["THRESHOLDS", "Verification", "compute_metrics", "stream", "verify"]
+__all__ = ["THRESHOLDS", "Verification", "stream", "verify"]

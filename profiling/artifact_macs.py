@@ -44,8 +44,10 @@ for by a recognised structural cause (listed with numbers in the output).
 from __future__ import annotations
 
 import contextlib
+import importlib.resources
 import io
 import json
+import logging
 import math
 import re
 import subprocess
@@ -56,8 +58,20 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+from torch import nn
+
+from mobile_export.artifact import manifest_path
+from mobile_export.manifest import file_sha256, read_manifest
+from tqcodec.configs import CodecConfig, get_config
+from tqcodec.macs import count_macs, deployable_copy
+from tqcodec.model import TQCodec
+from tqcodec.prune import prune
+
+from . import budget
+
 AGREEMENT_TOLERANCE = 0.02  # relative, artifact vs the fvcore reference
-SUFFIXES = {".pte": "executorch", ".tflite": "litert", ".mlpackage": "coreml"}
+SUFFIXES = {".pte": "executorch", ".tflite": "litert", ".mlpackage": "coreml", ".onnx": "onnx"}
 KIND_LABELS = {"conv": "convolution", "depthwise_conv": "depthwise convolution",
                "transposed_conv": "transposed convolution", "fully_connected": "linear / fully connected",
                "matmul": "matmul / batch matmul", "attention": "attention (QKᵀ and AV)"}
@@ -118,8 +132,6 @@ def _prod(xs) -> int:
 
 
 def _quiet_imports() -> None:
-    import logging
-
     for name in ("coremltools", "torchao", "absl", "torch.utils._pytree", "executorch"):
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=FutureWarning)
@@ -266,8 +278,6 @@ def _xnn_dtype(name: str) -> str:
 
 def _xnnpack_graph(blob: bytes) -> dict:
     """An XNNPACK delegate payload → the XNNGraph as a dict (flatc with the backend's schema)."""
-    import importlib.resources
-
     import executorch.backends.xnnpack.serialization as xnn_serialization
     from executorch.exir._serialize._flatbuffer import _get_flatc_path
 
@@ -445,6 +455,61 @@ def read_pte(path: Path, manifest: dict | None = None) -> ArtifactGraph:
 
 
 # ----------------------------------------------------------------------------------------
+# ONNX (.onnx)
+# ----------------------------------------------------------------------------------------
+def read_onnx(path: Path, manifest: dict | None = None) -> ArtifactGraph:
+    """``Conv``/``MatMul``/``Gemm`` nodes of an ONNX model (float or QDQ), shapes from ONNX shape
+    inference; a weight dequantized from an int8 initializer counts as int8."""
+    import onnx
+    from onnx import shape_inference
+
+    try:
+        model = shape_inference.infer_shapes(onnx.load(str(path)))
+    except Exception as e:  # noqa: BLE001 - onnx raises DecodeError, ValidationError, … on a bad file
+        raise ArtifactError(f"{path}: cannot read the ONNX model ({type(e).__name__}: {str(e)[:200]})") from None
+    g = model.graph
+    shapes = {i.name: tuple(i.dims) for i in g.initializer}
+    init_names = {i.name for i in g.initializer}
+    int8_inits = {i.name for i in g.initializer if i.data_type == onnx.TensorProto.INT8}
+    for vi in [*g.input, *g.output, *g.value_info]:
+        dims = vi.type.tensor_type.shape.dim
+        if dims and all(d.HasField("dim_value") for d in dims):
+            shapes[vi.name] = tuple(d.dim_value for d in dims)
+    producer = {o: n for n in g.node for o in n.output}
+
+    def int8(name: str) -> bool:
+        n = producer.get(name)
+        return n is not None and n.op_type == "DequantizeLinear" and (n.input[0] in int8_inits or (
+            producer.get(n.input[0]) is not None and producer[n.input[0]].op_type == "QuantizeLinear"))
+
+    def shape(name: str, node) -> tuple[int, ...]:
+        if name not in shapes:
+            raise ArtifactError(f"{path}: node {node.name}: no static shape for {name!r}")
+        return shapes[name]
+
+    mac_ops, other = [], Counter()
+    for n in g.node:
+        if n.op_type == "Conv":
+            w, out = shape(n.input[1], n), shape(n.output[0], n)
+            dtype = ("int8" if int8(n.input[0]) else "fp32") + "×" + ("int8" if int8(n.input[1]) else "fp32")
+            mac_ops.append(MacOp("Conv", "conv", _prod(out) * _prod(w[1:]), w[0], w[1], _prod(w[2:]), dtype=dtype))
+        elif n.op_type in ("MatMul", "Gemm"):
+            a, out = shape(n.input[0], n), shape(n.output[0], n)
+            trans_a = next((x.i for x in n.attribute if x.name == "transA"), 0) if n.op_type == "Gemm" else 0
+            k = a[0] if trans_a else a[-1]
+            dtype = ("int8" if int8(n.input[0]) else "fp32") + "×" + ("int8" if int8(n.input[1]) else "fp32")
+            weight = n.input[1] in init_names or getattr(producer.get(n.input[1]), "op_type", "") == "DequantizeLinear"
+            kind = "fully_connected" if weight else "matmul"
+            mac_ops.append(MacOp(n.op_type, kind, _prod(out) * k, out[-1], k, 1, dtype=dtype))
+        elif n.op_type not in ("Constant",):
+            other[n.op_type] += 1
+    codes = shapes.get(g.input[0].name) if g.input else None
+    audio = shapes.get(g.output[0].name) if g.output else None
+    return ArtifactGraph("onnx", f"ONNX model, opset {model.opset_import[0].version}", mac_ops, other, [],
+                         codes, audio)
+
+
+# ----------------------------------------------------------------------------------------
 # Core ML (.mlpackage)
 # ----------------------------------------------------------------------------------------
 _MIL_UNCOUNTED = {"lstm", "gru", "rnn", "einsum", "scaled_dot_product_attention", "cond", "while_loop",
@@ -587,7 +652,7 @@ def _immediate(value):
     return None
 
 
-READERS = {"executorch": read_pte, "litert": read_tflite, "coreml": read_mlpackage}
+READERS = {"onnx": read_onnx, "executorch": read_pte, "litert": read_tflite, "coreml": read_mlpackage}
 
 
 # ----------------------------------------------------------------------------------------
@@ -641,12 +706,6 @@ def reference(config, chunk_frames: int) -> Reference:
     key = (json.dumps(config.to_dict(), sort_keys=True), chunk_frames)
     if key in _REFERENCES:
         return _REFERENCES[key]
-    import torch
-    from torch import nn
-
-    from mobile_export.prune import prune
-    from profiling.macs import count_macs, deployable_copy
-    from tqcodec.model import TQCodec
 
     model = TQCodec(config).eval()  # untrained: MACs do not depend on the weights
     frames = round(1.0 * config.frame_rate)  # analyse_model(seconds=1)
@@ -794,8 +853,6 @@ class ArtifactReport:
 
 
 def _load_manifest(path: Path) -> tuple[dict | None, Path | None, list[str]]:
-    from mobile_export.manifest import file_sha256, read_manifest
-    from mobile_export.runners import manifest_path
 
     notes = []
     try:
@@ -817,7 +874,6 @@ def _load_manifest(path: Path) -> tuple[dict | None, Path | None, list[str]]:
 
 
 def _config_from_manifest(manifest: dict):
-    from tqcodec.configs import CodecConfig, get_config
 
     if manifest.get("config_detail"):
         return CodecConfig.from_dict(manifest["config_detail"])
@@ -882,7 +938,8 @@ def read_artifact(path, manifest: dict | None = None) -> ArtifactGraph:
         raise ArtifactError(f"{path}: no such file")
     backend = SUFFIXES.get(path.suffix.lower())
     if backend is None:
-        raise ArtifactError(f"{path}: unknown artifact type {path.suffix!r} (expected .pte, .tflite or .mlpackage)")
+        raise ArtifactError(f"{path}: unknown artifact type {path.suffix!r} (expected .pte, .tflite, .onnx or "
+                            ".mlpackage)")
     if (backend == "coreml") != path.is_dir():
         raise ArtifactError(f"{path}: a {path.suffix} must be a {'folder' if backend == 'coreml' else 'file'}")
     _quiet_imports()
@@ -891,7 +948,6 @@ def read_artifact(path, manifest: dict | None = None) -> ArtifactGraph:
 
 def analyse_artifact(path) -> ArtifactReport:
     """Count one artifact and check it against the reference and the budget."""
-    from profiling.macs import BUDGET_HARD_GMACS
 
     path = Path(path)
     if not path.exists():
@@ -962,8 +1018,8 @@ def analyse_artifact(path) -> ArtifactReport:
                                 f"{report.reference.gmacs_per_s:.4f} (tolerance ±{100 * AGREEMENT_TOLERANCE:g} %), "
                                 f"{100 * report.unexplained_relative_difference:+.2f} % without a structural "
                                 "explanation")
-    if report.gmacs_per_s > BUDGET_HARD_GMACS:
-        problems.append(f"{report.gmacs_per_s:.3f} GMAC/s is over the {BUDGET_HARD_GMACS:g} GMAC/s hard bound")
+    if report.gmacs_per_s > budget.BUDGET_HARD_GMACS:
+        problems.append(f"{report.gmacs_per_s:.3f} GMAC/s is over the {budget.BUDGET_HARD_GMACS:g} GMAC/s hard bound")
     return report
 
 
@@ -971,7 +1027,6 @@ def analyse_artifact(path) -> ArtifactReport:
 # output
 # ----------------------------------------------------------------------------------------
 def to_json(r: ArtifactReport) -> dict:
-    from profiling.macs import BUDGET_HARD_GMACS, BUDGET_TARGET_GMACS
 
     ref = r.reference
     d = {
@@ -1014,10 +1069,10 @@ def to_json(r: ArtifactReport) -> dict:
             "unmatched_artifact_ops": [op.to_dict() for op in r.unmatched_artifact],
             "unmatched_reference_calls": [vars(c) for c in r.unmatched_reference],
         },
-        "budget_gmacs_per_s": BUDGET_TARGET_GMACS,
-        "hard_budget_gmacs_per_s": BUDGET_HARD_GMACS,
-        "within_hard_bound": r.gmacs_per_s <= BUDGET_HARD_GMACS,
-        "vs_target": r.gmacs_per_s / BUDGET_TARGET_GMACS - 1,
+        "budget_gmacs_per_s": budget.BUDGET_TARGET_GMACS,
+        "hard_budget_gmacs_per_s": budget.BUDGET_HARD_GMACS,
+        "within_hard_bound": r.gmacs_per_s <= budget.BUDGET_HARD_GMACS,
+        "vs_target": r.gmacs_per_s / budget.BUDGET_TARGET_GMACS - 1,
         "counted": "conv (incl. depthwise/transposed), fully connected/linear, matmul; not biases or elementwise ops",
         "notes": r.notes,
         "problems": r.problems,
@@ -1027,7 +1082,6 @@ def to_json(r: ArtifactReport) -> dict:
 
 
 def format_report(r: ArtifactReport) -> str:
-    from profiling.macs import BUDGET_HARD_GMACS, BUDGET_TARGET_GMACS
 
     ref = r.reference
     prec = (r.manifest or {}).get("precision")
@@ -1059,9 +1113,9 @@ def format_report(r: ArtifactReport) -> str:
             lines.append(f"    in the reference only: {c.layer} {c.kind} {c.in_channels}→{c.out_channels} ×{c.taps} "
                          f"({c.macs:,} MACs) = {r.per_s(c.macs):.5f} GMAC/s")
     g = r.gmacs_per_s
-    lines.append(f"  budget: {g:.3f} GMAC/s {'WITHIN' if g <= BUDGET_HARD_GMACS else 'OVER'} the "
-                 f"{BUDGET_HARD_GMACS:g} GMAC/s hard bound; {100 * (g / BUDGET_TARGET_GMACS - 1):+.1f} % vs the "
-                 f"{BUDGET_TARGET_GMACS} target")
+    lines.append(f"  budget: {g:.3f} GMAC/s {'WITHIN' if g <= budget.BUDGET_HARD_GMACS else 'OVER'} the "
+                 f"{budget.BUDGET_HARD_GMACS:g} GMAC/s hard bound; {100 * (g / budget.BUDGET_TARGET_GMACS - 1):+.1f} % vs the "
+                 f"{budget.BUDGET_TARGET_GMACS} target")
     for n in r.notes:
         lines.append(f"  note: {n}")
     lines.append("  PASS" if r.passed else "  FAIL: " + "; ".join(r.problems))
@@ -1088,9 +1142,8 @@ def main(paths: list[str], as_json: bool = False) -> int:
             print(f"error: {e}", file=sys.stderr)
             return 2
     if as_json:
-        from profiling.macs import BUDGET_HARD_GMACS, BUDGET_TARGET_GMACS
-        print(json.dumps({"artifacts": [to_json(r) for r in reports], "budget_gmacs_per_s": BUDGET_TARGET_GMACS,
-                          "hard_budget_gmacs_per_s": BUDGET_HARD_GMACS,
+        print(json.dumps({"artifacts": [to_json(r) for r in reports], "budget_gmacs_per_s": budget.BUDGET_TARGET_GMACS,
+                          "hard_budget_gmacs_per_s": budget.BUDGET_HARD_GMACS,
                           "passed": all(r.passed for r in reports)}, indent=2))
     else:
         print("\n\n".join(format_report(r) for r in reports))

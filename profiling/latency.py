@@ -21,19 +21,28 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
-import statistics
 import subprocess
 import sys
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from mobile_export.artifact import manifest_path
+from mobile_export.host import describe_machine
+from mobile_export.manifest import read_manifest
+from mobile_export.runners import open_runner
+from mobile_export.timing import TimedRunner
+from tqcodec.atomic import atomic_write
+from tqcodec.prune import load_streaming_decoder
 
 SAMPLE_RATE = 44_100
 HOP = 64
 DEFAULT_CHUNKS = (1, 4, 16, 64)
-RUNNABLE = {".pte": "executorch", ".tflite": "litert"}
+RUNNABLE = {".pte": "executorch", ".tflite": "litert", ".onnx": "onnx"}
 NOT_RUNNABLE = {".mlpackage": "coreml"}
 
 
@@ -41,7 +50,7 @@ NOT_RUNNABLE = {".mlpackage": "coreml"}
 class Job:
     """One measurement, run in its own process."""
 
-    backend: str  # torch | executorch | litert
+    backend: str  # torch | executorch | litert | onnx
     path: str  # checkpoint (torch) or artifact
     chunk_frames: int
     threads: int
@@ -84,13 +93,8 @@ def _rss_mb() -> float:
 
 def _make_runner(job: Job):
     """(run_chunk, init_state, n_q) for the job's backend, with its thread count applied."""
-    import numpy as np
-    import torch
-
     torch.set_num_threads(job.threads)
     if job.backend == "torch":
-        from mobile_export.prune import load_streaming_decoder
-
         dec = load_streaming_decoder(job.path, job.chunk_frames)
 
         def run(codes, state):
@@ -99,50 +103,31 @@ def _make_runner(job: Job):
             return y, new
 
         return run, dec.init_state(), dec.config.n_codebooks
-    from mobile_export.runners import manifest_path
-    from mobile_export.manifest import read_manifest
-
-    manifest = read_manifest(manifest_path(job.path))
-    n_q = int(manifest["inputs"][0]["shape"][1])
-    if job.backend == "executorch":
-        from mobile_export.executorch import ExecuTorchChunkRunner
-
-        runner = ExecuTorchChunkRunner(job.path, manifest, threads=job.threads)
-    elif job.backend == "litert":
-        from mobile_export.litert import LiteRTChunkRunner
-
-        runner = LiteRTChunkRunner(job.path, manifest, num_threads=job.threads)
-    else:
-        raise ValueError(f"unknown backend {job.backend!r}")
+    checked, runner = open_runner(job.path, threads=job.threads)  # every artifact check first
+    n_q = int(checked.manifest["n_codebooks"])
     return runner.run_chunk, [np.asarray(s) for s in runner.init_state()], n_q
 
 
 def measure(job: Job) -> Measurement:
-    """Time one runner in this process (the worker's body)."""
-    import numpy as np
-
+    """Time one runner in this process (the worker's body), with the project's one timing harness."""
     rss_before = _rss_mb()
     run, state, n_q = _make_runner(job)
     K = job.chunk_frames
     chunk_s = K * HOP / SAMPLE_RATE
     n = max(job.min_chunks, int(round(job.seconds / chunk_s))) + job.warmup
     codes = np.random.default_rng(0).integers(0, 512, size=(n, 1, n_q, K), dtype=np.int32)
-    times = []
+    timed = TimedRunner(run)
     for i in range(n):
-        t0 = time.perf_counter()
-        _, state = run(codes[i], state)
-        times.append(time.perf_counter() - t0)
-    timed = sorted(times[job.warmup:])
-    med = statistics.median(timed)
-    p95 = timed[min(len(timed) - 1, int(round(0.95 * (len(timed) - 1))))]
+        _, state = timed(codes[i], state)
+    t = timed.summary(chunk_s, job.threads, job.backend, warmup=job.warmup)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     size = None
     if job.backend != "torch":
         size = Path(job.path).stat().st_size
     return Measurement(label=job.label, backend=job.backend, precision=job.precision, chunk_frames=K,
-                       threads=job.threads, chunks_timed=len(timed), ms_median=round(1e3 * med, 4),
-                       ms_p95=round(1e3 * p95, 4), rtf_median=round(med / chunk_s, 5),
-                       rtf_p95=round(p95 / chunk_s, 5), peak_rss_mb=round(peak, 1),
+                       threads=job.threads, chunks_timed=t["chunks_timed"], ms_median=t["ms_per_chunk_median"],
+                       ms_p95=t["ms_per_chunk_p95"], rtf_median=t["real_time_factor_median"],
+                       rtf_p95=round(t["ms_per_chunk_p95"] / 1e3 / chunk_s, 5), peak_rss_mb=round(peak, 1),
                        model_rss_mb=round(peak - rss_before, 1), artifact_bytes=size)
 
 
@@ -167,33 +152,6 @@ def run_job(job: Job, timeout: float = 600.0) -> Measurement:
 
 
 # ---------------------------------------------------------------------------- planning
-def describe_machine() -> dict:
-    """What the figures were measured on (they mean nothing without it)."""
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
-    except OSError:
-        pass
-    mem_gb = None
-    try:
-        with open("/proc/meminfo") as f:
-            mem_gb = round(int(f.readline().split()[1]) / 2**20, 1)
-    except (OSError, ValueError, IndexError):
-        pass
-    versions = {"python": platform.python_version()}
-    for mod in ("torch", "executorch", "ai_edge_litert"):
-        try:
-            from importlib.metadata import version
-
-            versions[mod] = version(mod.replace("_", "-"))
-        except Exception:  # noqa: BLE001 - a missing package is simply not listed
-            pass
-    return {"cpu": cpu, "machine": platform.machine(), "cores": os.cpu_count(), "memory_gb": mem_gb,
-            "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
-            "os": platform.platform(), "versions": versions}
-
-
 def find_artifacts(folder: Path) -> list[Path]:
     """Artifacts (with a manifest beside them) under ``folder``, sorted."""
     out = []
@@ -206,16 +164,13 @@ def find_artifacts(folder: Path) -> list[Path]:
 
 
 def artifact_info(path: Path) -> dict:
-    from mobile_export.manifest import read_manifest
-    from mobile_export.runners import manifest_path
-
     m = read_manifest(manifest_path(path))
     return {"precision": m.get("precision", "?"), "chunk_frames": int(m["chunk_frames"]),
             "config": m.get("config"), "trained": m.get("checkpoint_trained")}
 
 
 def export_missing(ckpt: Path, folder: Path, chunks: list[int], precisions=("fp32", "int8"),
-                   backends=("executorch", "litert")) -> None:
+                   backends=("executorch", "litert", "onnx")) -> None:
     """Export every (backend, precision, K) not yet in ``folder`` into ``folder/sweep``
     (found there by ``find_artifacts``, which searches recursively)."""
     have = {(RUNNABLE[p.suffix], artifact_info(p)["precision"], artifact_info(p)["chunk_frames"])
@@ -227,7 +182,7 @@ def export_missing(ckpt: Path, folder: Path, chunks: list[int], precisions=("fp3
                     continue
                 out = folder / "sweep" / backend
                 print(f"exporting {backend} {precision} K={K} → {out}", flush=True)
-                cmd = [sys.executable, "-m", f"mobile_export.{backend}", "--ckpt", str(ckpt), "--out", str(out),
+                cmd = [sys.executable, "-m", "mobile_export", "--backend", backend, "--ckpt", str(ckpt), "--out", str(out),
                        "--precision", precision, "--chunk-frames", str(K)]
                 proc = subprocess.run(cmd, capture_output=True, text=True)
                 if proc.returncode not in (0, 1):  # 1: exported but failed a quality threshold
@@ -292,23 +247,11 @@ def ratios(rows: list[Measurement]) -> list[str]:
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
-    import tempfile
-
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, (json.dumps(data, indent=2) + "\n").encode())
 
 
 def run_all(jobs: list[Job], progress: bool = True) -> list[Measurement]:
-    from tqdm import tqdm
-
     rows = []
     for job in tqdm(jobs, desc="latency", unit="run", disable=not progress):
         rows.append(run_job(job))
@@ -330,14 +273,14 @@ def _int_list(text: str, cores: int) -> list[int]:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m profiling.latency", description=__doc__.split("\n")[0])
-    p.add_argument("--dir", type=Path, help="folder searched (recursively) for .pte/.tflite/.mlpackage artifacts")
+    p.add_argument("--dir", type=Path, help="folder searched (recursively) for .pte/.tflite/.onnx/.mlpackage artifacts")
     p.add_argument("--artifact", type=Path, action="append", default=[], help="an artifact (repeatable)")
     p.add_argument("--ckpt", type=Path, help="checkpoint: also time the PyTorch float streaming decoder")
     p.add_argument("--chunks", default="1,4,16,64", help="chunk sizes in frames (default: %(default)s)")
     p.add_argument("--threads", default="1,all", help="thread counts, 'all' = every core (default: %(default)s)")
     p.add_argument("--seconds", type=float, default=10.0, help="audio decoded per measurement (default 10)")
     p.add_argument("--export-missing", action="store_true",
-                   help="export ExecuTorch/LiteRT fp32+int8 artifacts for chunk sizes the folder lacks (needs "
+                   help="export ExecuTorch/LiteRT/ONNX fp32+int8 artifacts for chunk sizes the folder lacks (needs "
                         "--ckpt and --dir; slow)")
     p.add_argument("--json", type=Path, help="also write the results here")
     p.add_argument("--no-progress", action="store_true")

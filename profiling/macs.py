@@ -19,63 +19,23 @@ explanation, 2 on a missing, unknown or unreadable file.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import sys
-import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-BUDGET_TARGET_GMACS = 6.31  # the paper's decoder
-BUDGET_HARD_GMACS = 10.0  # the phone's bound
+from tqcodec.checkpoint import CheckpointError, load_checkpoint, resolve_checkpoint
+from tqcodec.configs import get_config
+from tqcodec.macs import count_macs, deployable_copy, lstm_macs  # noqa: F401 (the one MAC count; re-exported)
+from tqcodec.model import TQCodec
+from tqcodec.receptive_field import decoder_receptive_field
 
-
-def lstm_macs(inputs, outputs) -> int:
-    """fvcore handle for ``aten::lstm`` (no projection).
-
-    Per time step, batch item and direction a layer does 4·H·(I + H) MACs (input and
-    recurrent gate projections); the first layer sees I = input width, the others the
-    previous layer's output, I = D·H for D directions (2 when bidirectional).
-    """
-    from fvcore.nn.jit_handles import get_shape
-
-    x_shape = get_shape(inputs[0])  # [T, B, I] (batch_first=False)
-    y_shape = get_shape(outputs[0])  # [T, B, D·H]
-    num_layers = inputs[4].toIValue()
-    directions = 2 if inputs[7].toIValue() else 1
-    steps, batch, in_dim = x_shape
-    hidden = y_shape[-1] // directions
-    per_direction = 4 * hidden * (in_dim + hidden) + (num_layers - 1) * 4 * hidden * (directions * hidden + hidden)
-    return steps * batch * directions * per_direction
-
-
-def count_macs(module: nn.Module, inputs: tuple) -> tuple[int, dict[str, int]]:
-    """Total MACs and MACs per submodule name for one call of ``module(*inputs)``."""
-    from fvcore.nn import FlopCountAnalysis
-
-    analysis = FlopCountAnalysis(module, inputs)
-    analysis.set_op_handle("aten::lstm", lstm_macs)
-    analysis.unsupported_ops_warnings(False)
-    analysis.uncalled_modules_warnings(False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        total = analysis.total()
-        by_module = analysis.by_module()
-    return int(total), {k: int(v) for k, v in by_module.items()}
-
-
-def deployable_copy(model: nn.Module) -> nn.Module:
-    """A copy with weight norm folded: what is counted is what ships."""
-    from tqcodec.modules.conv import remove_weight_norm
-
-    # deepcopy of parametrised (weight-normed) modules is unreliable: rebuild and load.
-    m = type(model)(model.config) if hasattr(model, "config") else copy.deepcopy(model)
-    m.load_state_dict(model.state_dict())
-    remove_weight_norm(m)
-    return m.eval()
+from . import budget
+from .artifact_macs import main as artifact_main
+from .budget import BUDGET_HARD_GMACS, BUDGET_TARGET_GMACS  # noqa: F401 (re-exported for the report)
 
 
 @dataclass
@@ -105,10 +65,10 @@ class MacReport:
             "decoder_receptive_field_samples": self.receptive_field,
             "receptive_field_method": "output samples at 44.1 kHz influenced by one code frame, "
                                       "convolutional path only (LSTM excluded)",
-            "budget_gmacs_per_s": BUDGET_TARGET_GMACS,
-            "hard_budget_gmacs_per_s": BUDGET_HARD_GMACS,
-            "within_budget": self.decoder_gmacs_per_s <= BUDGET_HARD_GMACS,
-            "within_target_3pct": abs(self.decoder_gmacs_per_s / BUDGET_TARGET_GMACS - 1) <= 0.03,
+            "budget_gmacs_per_s": budget.BUDGET_TARGET_GMACS,
+            "hard_budget_gmacs_per_s": budget.BUDGET_HARD_GMACS,
+            "within_budget": self.decoder_gmacs_per_s <= budget.BUDGET_HARD_GMACS,
+            "within_target_3pct": abs(self.decoder_gmacs_per_s / budget.BUDGET_TARGET_GMACS - 1) <= 0.03,
             "decoder_layers_gmacs_per_s": per_s(self.decoder_layers),
             "encoder_layers_gmacs_per_s": per_s(self.encoder_layers),
             "counted": "conv, transposed conv, linear/matmul, LSTM gates; not elementwise ops or biases",
@@ -127,8 +87,6 @@ def _top_layers(by_module: dict[str, int], prefix: str) -> "OrderedDict[str, int
 
 def analyse_model(model, seconds: float = 1.0) -> MacReport:
     """Count a ``TQCodec``'s encoder and decoder over ``seconds`` of audio (frame-exact)."""
-    from tqcodec.receptive_field import decoder_receptive_field
-
     cfg = model.config
     frames = round(seconds * cfg.frame_rate)
     exact_seconds = frames * cfg.hop_length / cfg.sample_rate
@@ -178,9 +136,9 @@ def format_table(report: MacReport, model=None) -> str:
             lines.append(f"  {name:<26s} {desc:<36s} {v / report.seconds / 1e9:8.3f} {100 * v / total:6.1f}%")
         lines.append(f"  {'total':<26s} {'':<36s} {total / report.seconds / 1e9:8.3f}")
     g = report.decoder_gmacs_per_s
-    verdict = "WITHIN" if g <= BUDGET_HARD_GMACS else "OVER"
-    lines.append(f"\ndecoder {g:.3f} GMAC/s: {verdict} the {BUDGET_HARD_GMACS:g} GMAC/s hard budget; "
-                 f"{100 * (g / BUDGET_TARGET_GMACS - 1):+.1f}% vs the {BUDGET_TARGET_GMACS} target")
+    verdict = "WITHIN" if g <= budget.BUDGET_HARD_GMACS else "OVER"
+    lines.append(f"\ndecoder {g:.3f} GMAC/s: {verdict} the {budget.BUDGET_HARD_GMACS:g} GMAC/s hard budget; "
+                 f"{100 * (g / budget.BUDGET_TARGET_GMACS - 1):+.1f}% vs the {budget.BUDGET_TARGET_GMACS} target")
     lines.append(f"decoder receptive field: {report.receptive_field} samples "
                  f"({1000 * report.receptive_field / 44100:.1f} ms) — output samples one code frame "
                  f"influences, convolutions only (LSTM excluded); the paper quotes 2410 without a method")
@@ -199,30 +157,21 @@ def main(argv=None) -> int:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
     if args.artifact:
-        from profiling.artifact_macs import main as artifact_main
         return artifact_main(args.artifact, as_json=args.json)
     try:
         if args.config:
-            from tqcodec.configs import get_config
-            from tqcodec.model import TQCodec
             model = TQCodec(get_config(args.config))
         else:
-            from tqcodec.checkpoint import load_checkpoint, resolve_checkpoint
             model, _ = load_checkpoint(resolve_checkpoint(args.ckpt))
-    except (ValueError, ImportError) as e:
+    except (CheckpointError, ValueError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except Exception as e:  # CheckpointError and friends: a message, not a traceback
-        if type(e).__name__.endswith("Error") and type(e).__module__.startswith("tqcodec"):
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        raise
     report = analyse_model(model, args.seconds)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:
         print(format_table(report, deployable_copy(model)))
-    return 0 if report.decoder_gmacs_per_s <= BUDGET_HARD_GMACS else 1
+    return 0 if report.decoder_gmacs_per_s <= budget.BUDGET_HARD_GMACS else 1
 
 
 if __name__ == "__main__":

@@ -16,20 +16,32 @@ import base64
 import html
 import io
 import json
-import os
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
-from .macs import BUDGET_HARD_GMACS, BUDGET_TARGET_GMACS
+from mobile_export.artifact import manifest_path
+from mobile_export.atomic_folder import atomic_folder
+from mobile_export.backends import backend_name_for_suffix
+from mobile_export.calibration import DEFAULT_CLIP
+from mobile_export.host import describe_machine
+from mobile_export.manifest import artifact_size, read_manifest
+from mobile_export.runners import load_runner
+from mobile_export.snr import snr_db
+from tqcodec.audio_io import AudioError, load_audio
+from tqcodec.checkpoint import CheckpointError, load_checkpoint, resolve_checkpoint
+from tqcodec.metrics import compute_metrics
+from tqcodec.prune import prune
 
-DEFAULT_CLIP = Path(__file__).resolve().parents[1] / "assets" / "chaos_god_clip.ogg"
+from .artifact_macs import ArtifactError, analyse_artifact, to_json
+from .latency import find_artifacts
+from .macs import BUDGET_HARD_GMACS, BUDGET_TARGET_GMACS, analyse_model, describe_layer
+
 
 
 @dataclass
@@ -60,34 +72,24 @@ class ArtifactRow:
 
 
 # ---------------------------------------------------------------------------- measurements
-def snr_db(ref: np.ndarray, est: np.ndarray) -> float:
-    n = min(ref.shape[-1], est.shape[-1])
-    err = float(np.sum((ref[..., :n].astype(np.float64) - est[..., :n]) ** 2))
-    sig = float(np.sum(ref[..., :n].astype(np.float64) ** 2))
-    return 100.0 if err == 0 else float(10 * np.log10(max(sig, 1e-30) / err))
-
-
 def score(name: str, audio: np.ndarray, original: np.ndarray, float_audio: np.ndarray | None,
           seconds: float, runner: str) -> Decoded:
-    from tqcodec.metrics import compute_metrics
-
     m = compute_metrics(original, audio)
     d = Decoded(name, audio, m.to_dict(), seconds=seconds, runner=runner)
     if float_audio is not None:
-        d.snr_vs_float_db = snr_db(float_audio, audio)
+        n = min(float_audio.shape[-1], audio.shape[-1])
+        d.snr_vs_float_db = snr_db(float_audio[..., :n], audio[..., :n])
         d.lsd_delta = m.lsd - compute_metrics(original, float_audio).lsd
     return d
 
 
 def backend_of(path: Path) -> str:
-    return {".pte": "executorch", ".tflite": "litert", ".mlpackage": "coreml"}.get(path.suffix, "?")
+    return backend_name_for_suffix(path) or "?"
 
 
 def artifact_macs(path: Path) -> dict:
     """MACs counted from the artifact file itself (``profiling.artifact_macs``); an unreadable
     artifact is reported with its reason rather than sinking the report."""
-    from .artifact_macs import ArtifactError, analyse_artifact, to_json
-
     try:
         d = to_json(analyse_artifact(path))
     except (ArtifactError, OSError, ValueError, KeyError) as e:
@@ -98,10 +100,6 @@ def artifact_macs(path: Path) -> dict:
 
 def decode_clip(ckpt: Path, clip: Path, seconds: float, chunk_frames: int = 16):
     """(original [C,T], codes [C,n_q,F], float decode [C,T], wall seconds) for the clip."""
-    from tqcodec.audio_io import load_audio
-    from tqcodec.checkpoint import load_checkpoint
-    from mobile_export.prune import prune
-
     model, meta = load_checkpoint(ckpt)
     audio, _ = load_audio(clip)
     hop = model.config.hop_length
@@ -116,8 +114,6 @@ def decode_clip(ckpt: Path, clip: Path, seconds: float, chunk_frames: int = 16):
 
 
 def decode_with_artifact(path: Path, codes: np.ndarray, n: int, progress: bool = True) -> tuple[np.ndarray, float, str]:
-    from mobile_export.runners import load_runner
-
     runner = load_runner(path)
     kind = type(runner.runner).__name__
     t0 = time.perf_counter()
@@ -266,40 +262,21 @@ class Document:
 
 
 def write_outputs(doc: Document, out: Path) -> tuple[Path, Path]:
-    """Write into a temp folder beside ``out`` and swap it in: never a half-written report."""
+    """Build the folder beside ``out`` and swap it in: never a half-written report."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_folder(out) as tmp:
+        tmp.mkdir()
         for name, png in doc.images.items():
             (tmp / name).write_bytes(png)
         (tmp / "report.md").write_text("\n".join(doc.md) + "\n")
         (tmp / "report.html").write_text(doc.render_html())
         (tmp / "summary.json").write_text(json.dumps(doc.summary, indent=2) + "\n")
-        os.chmod(tmp, 0o755)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out / "report.html", out / "report.md"
 
 
 # ---------------------------------------------------------------------------- the report
 def build_report(ckpt: Path, artifacts_dir: Path | None, clip: Path, seconds: float,
                  latency_json: Path | None = None, progress: bool = True) -> Document:
-    from tqdm import tqdm
-
-    from tqcodec.checkpoint import load_checkpoint
-    from .latency import describe_machine, find_artifacts
-    from .macs import describe_layer, analyse_model
-
     log = (lambda msg: tqdm.write(msg)) if progress else (lambda msg: None)  # noqa: E731
     model, meta = load_checkpoint(ckpt)
     cfg = model.config
@@ -355,9 +332,6 @@ def build_report(ckpt: Path, artifacts_dir: Path | None, clip: Path, seconds: fl
     paths = find_artifacts(artifacts_dir) if artifacts_dir else []
     paths = [p for p in paths if "sweep" not in p.parts]
     for path in tqdm(paths, desc="artifacts", unit="artifact", disable=not progress):
-        from mobile_export.manifest import artifact_size, read_manifest
-        from mobile_export.runners import manifest_path
-
         m = read_manifest(manifest_path(path))
         row = ArtifactRow(path, backend_of(path), m.get("precision", "?"), int(m["chunk_frames"]),
                           artifact_size(path), m)
@@ -448,9 +422,6 @@ def main(argv=None) -> int:
     p.add_argument("--latency", type=Path, help="results of python -m profiling.latency --json (RTF column)")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
-    from tqcodec.audio_io import AudioError
-    from tqcodec.checkpoint import CheckpointError, resolve_checkpoint
-
     try:
         args.ckpt = resolve_checkpoint(args.ckpt)
     except CheckpointError as e:

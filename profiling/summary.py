@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from mobile_export.host import describe_machine
+
 
 def _f(v, spec: str) -> str:
     return "—" if v is None else format(v, spec)
@@ -51,7 +53,6 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=Path, help="tab-separated step timings written by scripts/main.sh")
     p.add_argument("--total", type=int, help="total wall seconds of the job")
     args = p.parse_args(argv)
-    from .latency import describe_machine
 
     out = ["", "== summary"]
     if args.report.is_file():

@@ -5,7 +5,7 @@
 The whole decoder lowers to one or two XNNPACK blobs, and ExecuTorch's pip runtime does not
 profile inside a delegate, so a per-op trace of the shipped ``.pte`` is not available here.
 Instead every section of ``StreamingDecoder.sections()`` (front, LSTM, each upsampling
-stage, output) is exported, quantized exactly as ``mobile_export.executorch`` does (same
+stage, output) is exported, quantized exactly as ``mobile_export.backends.executorch`` does (same
 quantizer, the LSTM's cell arithmetic and the output stage in fp32), lowered to XNNPACK and
 timed alone at one thread with its real input shapes and state carried; the whole decoder
 is timed the same way, all of them in alternating rounds.  The sum of the sections minus the whole is the cost of the
@@ -19,13 +19,21 @@ import argparse
 import statistics
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
+
+from mobile_export.backends.executorch.graph import export_decoder, lower, quiet
+from mobile_export.backends.executorch.runner import set_runtime_threads
+from mobile_export.host import describe_machine
+from mobile_export.timing import TimedRunner
+from tqcodec.checkpoint import CheckpointError, resolve_checkpoint
+from tqcodec.macs import count_macs
+from tqcodec.prune import load_pruned
 
 CALIBRATION_CHUNKS = 24
 WARMUP = 10
@@ -82,8 +90,7 @@ def _contiguous(*tensors: torch.Tensor) -> tuple:
 
 def build(decoder, name: str | None, samples: list[tuple], precision: str, keep_float, path: Path):
     """Export, quantize (int8), lower and write one section; returns its delegation shares."""
-    from mobile_export.executorch import export_decoder, lower
-    from mobile_export.quantize_xnnpack import convert_pt2e, make_quantizer, prepare_pt2e
+    from mobile_export.backends.executorch.quantizer import convert_pt2e, make_quantizer, prepare_pt2e  # executorch
 
     gm = export_decoder(Section(decoder, name).eval(), half_tables=precision == "int8", inputs=samples[0])
     if precision == "int8":
@@ -106,19 +113,23 @@ class ProgramTimer:
         self.method = Runtime.get().load_program(str(path)).load_method("forward")
         self.samples, self.state_count = samples, state_count
         self.state = list(samples[0][1:])
-        self.calls, self.times = 0, []
+        self.calls = 0
+        self.timed = TimedRunner(self._step)
+
+    @property
+    def times(self) -> list[float]:
+        return self.timed.times
+
+    def _step(self, x, state):
+        out = self.method.execute([x, *state])
+        n = self.state_count
+        return out[0], ([s.contiguous() for s in out[len(out) - n:]] if n else [])
 
     def run(self, calls: int, record: bool = True) -> None:
+        step = self.timed if record else self._step
         for _ in range(calls):
-            x = self.samples[self.calls % len(self.samples)][0]
-            t0 = time.perf_counter()
-            out = self.method.execute([x, *self.state])
-            dt = time.perf_counter() - t0
-            n = self.state_count
-            self.state = [s.contiguous() for s in out[len(out) - n:]] if n else []
+            _, self.state = step(self.samples[self.calls % len(self.samples)][0], self.state)
             self.calls += 1
-            if record:
-                self.times.append(dt)
 
 
 def time_interleaved(timers: list[ProgramTimer], repeats: int, round_calls: int = ROUND_CALLS) -> None:
@@ -137,9 +148,6 @@ def time_interleaved(timers: list[ProgramTimer], repeats: int, round_calls: int 
 def split(decoder, precision: str = "int8", repeats: int = 200, keep_float=None, progress: bool = True
           ) -> tuple[SectionTime, list[SectionTime]]:
     """(the whole step, each section), timed at the current thread count."""
-    from mobile_export.executorch import set_runtime_threads
-    from profiling.macs import count_macs
-
     set_runtime_threads(1)
     keep = decoder.resolve_keep_float(keep_float)
     inputs = section_inputs(decoder, CALIBRATION_CHUNKS)
@@ -148,7 +156,6 @@ def split(decoder, precision: str = "int8", repeats: int = 200, keep_float=None,
     owned = dict(decoder.sections())
     items = names
     if progress:
-        from tqdm import tqdm
         items = tqdm(names, desc="sections", unit="program", leave=False)
     with tempfile.TemporaryDirectory() as tmp:
         timers, shares = [], []
@@ -206,12 +213,7 @@ def main(argv=None) -> int:
     p.add_argument("--goal-rtf", type=float, default=0.10)
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
-    from mobile_export.executorch import _quiet
-    from mobile_export.prune import load_pruned
-    from profiling.latency import describe_machine
-    from tqcodec.checkpoint import CheckpointError, resolve_checkpoint
-
-    _quiet()
+    quiet()
     torch.set_num_threads(1)
     if args.chunk_frames < 1 or args.repeats < 1:
         print("error: --chunk-frames and --repeats must be ≥ 1", file=sys.stderr)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on the shipped default checkpoint, end to end: MAC budget, prune, int8 export
-# and verification for ExecuTorch, LiteRT and Core ML, MACs counted from each artifact,
+# and verification for ExecuTorch, LiteRT, Core ML and ONNX Runtime, MACs counted from each artifact,
 # latency benchmark, the deploy report (build/report/report.html), codec evaluation against
 # classic codecs, and a summary table. Every step's time is recorded; the job goes on after a
 # failed step and exits non-zero at the end if any step failed.
@@ -31,11 +31,12 @@ start=$SECONDS
 step "MACs per second of audio (fvcore)" $PY -m profiling.macs --ckpt "$CKPT"
 step "prune to a decoder-only file" $PY -m mobile_export.prune --ckpt "$CKPT" --out "$OUT/decoder.pt"
 artifacts=()
-for backend in executorch litert coreml; do
-  step "export + verify: $backend int8" $PY -m mobile_export.$backend --ckpt "$CKPT" --out "$OUT/$backend" \
-    --calibration-seconds "$CALIB_SECONDS"
+for backend in executorch litert coreml onnx; do
+  step "export + verify: $backend int8" $PY -m mobile_export --backend "$backend" --ckpt "$CKPT" \
+    --out "$OUT/$backend" --calibration-seconds "$CALIB_SECONDS"
 done
-for f in "$OUT"/executorch/*-int8-k16.pte "$OUT"/litert/*-int8-k16.tflite "$OUT"/coreml/*-int8-k16.mlpackage; do
+for f in "$OUT"/executorch/*-int8-k16.pte "$OUT"/litert/*-int8-k16.tflite "$OUT"/coreml/*-int8-k16.mlpackage \
+         "$OUT"/onnx/*-int8-k16.onnx; do
   [ -e "$f" ] && artifacts+=(--artifact "$f")
 done
 step "MACs counted from each artifact" $PY -m profiling.macs "${artifacts[@]}"

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from profiling import artifact_macs as am
-from profiling import macs
+from profiling import budget, macs
 from tqcodec.configs import get_config
 from tqcodec.model import TQCodec
 
@@ -135,7 +135,7 @@ def test_toy_counted_from_each_format(toy_artifacts, name, op_names):
 # -- the tiny decoder in all three formats ------------------------------------------------------
 @pytest.fixture(scope="module")
 def tiny_pruned():
-    from mobile_export.prune import prune
+    from tqcodec.prune import prune
 
     torch.manual_seed(0)
     return prune(TQCodec(get_config("tiny")).eval(), {"weights_sha256": "0" * 64})
@@ -154,8 +154,9 @@ def _manifest(path: Path, backend: str, precision: str, decoder, **extra) -> Pat
 @pytest.fixture(scope="module")
 def tiny_artifacts(tiny_pruned, tmp_path_factory):
     """tiny-fp32-k2.tflite, tiny-fp32-k2.pte (XNNPACK) and tiny-fp16-k2.mlpackage, each with its manifest."""
-    from mobile_export import coreml, litert
-    from mobile_export import executorch as et
+    from mobile_export.backends.coreml.convert import convert as coreml_convert
+    from mobile_export.backends.executorch.graph import export_decoder, lower
+    from mobile_export.backends.litert.convert import convert as litert_convert
 
     out = tmp_path_factory.mktemp("tiny")
     for backend in ("litert", "executorch", "coreml"):  # one folder each, as the exporters do
@@ -163,16 +164,16 @@ def tiny_artifacts(tiny_pruned, tmp_path_factory):
     dec = tiny_pruned.streaming(K_TINY)
     paths = {}
     p = out / "litert" / "tiny-fp32-k2.tflite"
-    litert.convert(dec, "fp32").export(str(p))
+    litert_convert(dec, "fp32").export(str(p))
     _manifest(p, "litert", "fp32", dec)
     paths["litert"] = p
     p = out / "executorch" / "tiny-fp32-k2.pte"
-    _, program = et.lower(et.export_decoder(dec), dec)
+    _, program = lower(export_decoder(dec), dec)
     p.write_bytes(program.buffer)
     _manifest(p, "executorch-xnnpack", "fp32", dec)
     paths["executorch"] = p
     p = out / "coreml" / "tiny-fp16-k2.mlpackage"
-    coreml.convert(dec, dec).save(str(p))
+    coreml_convert(dec, dec).save(str(p))
     _manifest(p, "coreml", "fp16", dec)
     paths["coreml"] = p
     return paths
@@ -187,13 +188,13 @@ def tiny_reference():
 
 @pytest.mark.parametrize("backend", ["litert", "executorch", "coreml"])
 def test_tiny_artifact_equals_fvcore(tiny_artifacts, tiny_pruned, tiny_reference, backend):
-    from mobile_export import executorch as et
+    from tqcodec.macs import chunk_macs
 
     r = am.analyse_artifact(tiny_artifacts[backend])
     assert r.passed, r.problems
     assert r.graph.backend == backend and r.chunk_frames == K_TINY and r.samples_per_chunk == 64 * K_TINY
     dec = tiny_pruned.streaming(K_TINY)
-    per_chunk, _ = macs.count_macs(dec, et.example_inputs(dec))
+    per_chunk, _ = chunk_macs(dec)
     assert r.macs_per_chunk == per_chunk  # op for op what the streaming decoder does
     assert r.gmacs_per_s == pytest.approx(tiny_reference, rel=0.02)
     assert r.reference.gmacs_per_s == pytest.approx(tiny_reference, rel=1e-9)
@@ -209,7 +210,7 @@ def test_cli_json_exit_0(tiny_artifacts, capsys):
     args = ["--artifact", str(tiny_artifacts["litert"]), "--artifact", str(tiny_artifacts["executorch"]), "--json"]
     assert macs.main(args) == 0
     d = json.loads(capsys.readouterr().out)
-    assert d["passed"] is True and d["hard_budget_gmacs_per_s"] == macs.BUDGET_HARD_GMACS
+    assert d["passed"] is True and d["hard_budget_gmacs_per_s"] == budget.BUDGET_HARD_GMACS
     assert [a["format"] for a in d["artifacts"]] == ["litert", "executorch"]
     for a in d["artifacts"]:
         for key in ("macs_per_chunk", "gmacs_per_s", "by_op", "other_ops", "reference", "relative_difference",
@@ -221,7 +222,7 @@ def test_cli_json_exit_0(tiny_artifacts, capsys):
 
 
 def test_cli_table_and_over_bound_exit_1(tiny_artifacts, monkeypatch, capsys):
-    monkeypatch.setattr(macs, "BUDGET_HARD_GMACS", 1e-6)
+    monkeypatch.setattr(budget, "BUDGET_HARD_GMACS", 1e-6)
     assert macs.main(["--artifact", str(tiny_artifacts["coreml"])]) == 1
     out = capsys.readouterr().out
     assert "OVER the 1e-06 GMAC/s hard bound" in out and "FAIL" in out and "conv" in out and "linear" in out
@@ -372,8 +373,8 @@ def test_tq64_artifacts_within_budget_and_fvcore(tmp_path):
     """Every tq64 artifact in build/ (LiteRT, Core ML, ExecuTorch where present) and an
     ExecuTorch fp32 export made here (lowering only, ~30 s): within 10 GMAC/s and within 2 %
     of fvcore's count of the tq64 decoder (profiling.macs.analyse_model)."""
-    from mobile_export import executorch as et
-    from mobile_export.prune import prune
+    from mobile_export.backends.executorch.graph import export_decoder, lower
+    from tqcodec.prune import prune
 
     torch.manual_seed(0)
     model = TQCodec(get_config("tq64"))
@@ -381,7 +382,7 @@ def test_tq64_artifacts_within_budget_and_fvcore(tmp_path):
     assert fvcore == pytest.approx(6.31, rel=0.03)
     dec = prune(model, {"weights_sha256": "0" * 64}).streaming(16)
     pte = tmp_path / "tq64-fp32-k16.pte"
-    _, program = et.lower(et.export_decoder(dec), dec)
+    _, program = lower(export_decoder(dec), dec)
     pte.write_bytes(program.buffer)
     _manifest(pte, "executorch-xnnpack", "fp32", dec)
     artifacts = [pte] + sorted(p for d in ("build/litert", "build/coreml", "build/executorch")
@@ -390,7 +391,7 @@ def test_tq64_artifacts_within_budget_and_fvcore(tmp_path):
     for path in artifacts:
         r = am.analyse_artifact(path)
         assert r.reference.config == "tq64"
-        assert r.gmacs_per_s <= macs.BUDGET_HARD_GMACS, path
+        assert r.gmacs_per_s <= budget.BUDGET_HARD_GMACS, path
         assert r.gmacs_per_s == pytest.approx(fvcore, rel=0.02), path
         assert not r.unmatched_artifact and not r.unmatched_reference, path
         assert r.passed, (path, r.problems)

@@ -1,7 +1,7 @@
 """Core ML export: the NumPy MIL interpreter op by op against torch, then whole exports.
 
 Core ML cannot run on Linux, so the saved package's ML program is read back and run by
-``mobile_export.mil_interpreter``; each op it knows is checked here against torch on
+``mobile_export.backends.coreml.mil_interpreter``; each op it knows is checked here against torch on
 random data, an op it does not know must raise, and a float32 program of the real decoder
 graph must match PyTorch exactly.  On macOS, Core ML itself runs the exported package too.
 """
@@ -18,10 +18,22 @@ ct = pytest.importorskip("coremltools")
 from coremltools.converters.mil import Builder as mb  # noqa: E402
 from coremltools.converters.mil.mil import types  # noqa: E402
 
+from pathlib import Path  # noqa: E402
+
 from mobile_export import coreml  # noqa: E402
-from mobile_export.litert import torch_threads  # noqa: E402
-from mobile_export.mil_interpreter import KERNELS, MILProgram, UnsupportedOpError, single_threaded_blas  # noqa: E402
+from mobile_export.backends import get_backend  # noqa: E402
+from mobile_export.backends.coreml.convert import save_atomically  # noqa: E402
+from mobile_export.backends.coreml.mil_interpreter import (KERNELS, MILProgram, UnsupportedOpError,  # noqa: E402
+                                                           single_threaded_blas)
+from mobile_export.backends.coreml.runner import CoreMLChunkRunner, MILChunkRunner  # noqa: E402
+from mobile_export.pipeline import ExportJob, Sources, torch_threads  # noqa: E402
 from mobile_export.verify import verify  # noqa: E402
+
+
+def export(pruned, music, out, precision, K):
+    """The Core ML backend on a decoder and music already in hand (no checkpoint file)."""
+    return get_backend("coreml").export(ExportJob(Path("unused.pt"), Path(out), precision, K, progress=False),
+                                        Sources(pruned, music, False, "test"))
 
 RNG = np.random.default_rng(0)
 _NP_TO_MIL = {np.float32: types.fp32, np.float16: types.fp16, np.int32: types.int32}
@@ -273,9 +285,9 @@ def test_unknown_op_raises():
 @pytest.fixture(scope="module")
 def tiny():
     from mobile_export.calibration import encode_music
-    from mobile_export.prune import prune
     from tqcodec.configs import get_config
     from tqcodec.model import TQCodec
+    from tqcodec.prune import prune
 
     torch.manual_seed(0)
     model = TQCodec(get_config("tiny")).eval()
@@ -286,8 +298,8 @@ def test_interpreter_equals_pytorch_on_fp32_decoder_program(tmp_path, tiny):
     """The real decoder graph, converted at fp32: every op the decoder uses, checked at once."""
     pruned, music = tiny
     dec = pruned.streaming(4)
-    coreml.save_atomically(coreml.convert(dec, dec, compute="fp32"), tmp_path / "f.mlpackage")
-    runner = coreml.MILChunkRunner(tmp_path / "f.mlpackage")
+    save_atomically(coreml.convert(dec, dec, compute="fp32"), tmp_path / "f.mlpackage")
+    runner = MILChunkRunner(tmp_path / "f.mlpackage")
     with single_threaded_blas(), torch_threads(1):
         v = verify(runner.run_chunk, runner.init_state(), dec, music, "fp32")
     assert v.snr_db_vs_float >= 100, v.to_dict()
@@ -316,9 +328,9 @@ def test_coreml_cli_tiny_int8(tmp_path, tiny_model):
     assert rc == 0
     pkg = out / "tiny-int8-k4.mlpackage"
     m = json.loads(manifest_path(pkg).read_text())
-    assert pkg.is_dir() and m["format"] == "coreml" and m["status"] == "PASSED"
+    assert pkg.is_dir() and m["format"] == "coreml" and m["verification"]["failures"] == []
     assert m["precision"] == "int8" and m["verification"]["passed"] and m["verification"]["snr_db_vs_float"] >= 25
-    assert m["checkpoint_trained"] is False and m["calibration"]["seconds"] == pytest.approx(4, abs=0.1)
+    assert m["checkpoint_trained"] is False and m["calibration"]["seconds_verified"] == pytest.approx(4, abs=0.1)
     ops = m["coreml"]["mil_ops"]
     assert ops["quantize"] > 0 and ops["dequantize"] > 0 and ops["constexpr_affine_dequantize"] > 0
     assert m["quantization"]["int8_mac_share"] == pytest.approx(0.849, abs=0.002)  # output stage float
@@ -338,22 +350,22 @@ def test_coreml_fp16_tiny_and_failure_is_reported(tmp_path, tiny, monkeypatch):
     from mobile_export import verify as verify_mod
 
     pruned, music = tiny
-    res = coreml.export(pruned, music, tmp_path, "fp16", 4, progress=False)
+    res = export(pruned, music, tmp_path, "fp16", 4)
     # fp16 costs the 4-channel toy config ~57 dB (tq64: 64 dB, tested below); the verdict must follow the numbers
     assert res.verification.snr_db_vs_float >= 50
-    assert res.manifest["status"] == ("PASSED" if res.passed else "FAILED")
+    assert res.manifest["verification"]["passed"] is res.passed
     assert res.manifest["quantization"]["int8_mac_share"] == 0.0
     monkeypatch.setitem(verify_mod.THRESHOLDS, "fp16", {"snr_db_vs_float": 500.0})
-    res = coreml.export(pruned, music, tmp_path, "fp16", 4, progress=False)
-    assert not res.passed and res.manifest["status"] == "FAILED" and res.manifest["failures"]
+    res = export(pruned, music, tmp_path, "fp16", 4)
+    assert not res.passed and res.manifest["verification"]["failures"] == res.failures and res.failures
     assert json.loads(res.manifest_path.read_text())["verification"]["passed"] is False
 
 
 @pytest.mark.skipif(sys.platform != "darwin", reason="Core ML runs only on macOS")
 def test_coreml_runtime_on_macos(tmp_path, tiny):
     pruned, music = tiny
-    res = coreml.export(pruned, music, tmp_path, "int8", 4, progress=False)
-    runner = coreml.CoreMLChunkRunner(res.artifact, res.manifest, compute_units="CPU_ONLY")
+    res = export(pruned, music, tmp_path, "int8", 4)
+    runner = CoreMLChunkRunner(res.artifact, res.manifest, compute_units="CPU_ONLY")
     v = verify(runner.run_chunk, runner.init_state(), pruned.streaming(4), music, "int8")
     assert not v.failures(), v.to_dict()
 
@@ -367,9 +379,9 @@ def tq64():
     and untrained codes are as good as any for comparing an artifact with its float model.
     """
     from mobile_export.calibration import encode_music
-    from mobile_export.prune import prune
     from tqcodec.configs import get_config
     from tqcodec.model import TQCodec
+    from tqcodec.prune import prune
 
     torch.manual_seed(0)
     pruned = prune(TQCodec(get_config("tq64")).eval(), {})
@@ -380,9 +392,9 @@ def tq64():
 @pytest.mark.real_size
 def test_coreml_tq64_int8_and_fp16(tmp_path, tq64):
     pruned, music = tq64
-    res = coreml.export(pruned, music, tmp_path, "int8", 16, progress=False)
+    res = export(pruned, music, tmp_path, "int8", 16)
     assert res.passed, res.verification.to_dict()
     assert res.manifest["quantization"]["int8_mac_share"] == pytest.approx(0.873, abs=0.002)  # output stage float
     assert res.manifest["artifact_bytes"] < 7e6  # int8 weights and table: ~4x under fp32's 24 MB
-    res = coreml.export(pruned, music, tmp_path, "fp16", 16, progress=False)
+    res = export(pruned, music, tmp_path, "fp16", 16)
     assert res.passed, res.verification.to_dict()  # ≥ 60 dB with fp16 state carried

@@ -17,9 +17,14 @@ import torch
 
 pytest.importorskip("executorch")
 
-from mobile_export import executorch as et  # noqa: E402
+from mobile_export import executorch as et_cli  # noqa: E402
+from mobile_export.backends.executorch.graph import export_decoder  # noqa: E402
 from mobile_export.calibration import encode_music  # noqa: E402
-from mobile_export.prune import load_pruned, prune  # noqa: E402
+from mobile_export.cli import export  # noqa: E402
+from mobile_export.pipeline import ExportJob  # noqa: E402
+from mobile_export.runners import load_runner, open_runner  # noqa: E402
+from tqcodec.macs import chunk_macs  # noqa: E402
+from tqcodec.prune import load_pruned, prune  # noqa: E402
 from tqcodec.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from tqcodec.configs import get_config  # noqa: E402
 from tqcodec.model import TQCodec  # noqa: E402
@@ -50,29 +55,32 @@ def tiny(tmp_path_factory):
     return path, encode_music(model, None, max_seconds=4.0, excerpt_seconds=2.0)  # 2 excerpts of 2 s
 
 
+def _export(path, out, precision, K, music, **job):
+    return export("executorch", ExportJob(Path(path), Path(out), precision, K, progress=False, **job), music)
+
+
 @pytest.fixture(scope="module")
 def tiny_fp32(tiny, tmp_path_factory):
     path, music = tiny
-    return et.export_executorch(path, tmp_path_factory.mktemp("fp32"), "fp32", K_TINY, music=music,
-                                verify_seconds=1.0, log=lambda *_: None)
+    return _export(path, tmp_path_factory.mktemp("fp32"), "fp32", K_TINY, music, verify_seconds=1.0)
 
 
 @pytest.fixture(scope="module")
 def tiny_int8(tiny, tmp_path_factory):
     path, music = tiny
-    return et.export_executorch(path, tmp_path_factory.mktemp("int8"), "int8", K_TINY, music=music,
-                                calibration_seconds=0.25, verify_seconds=1.0, log=lambda *_: None)
+    return _export(path, tmp_path_factory.mktemp("int8"), "int8", K_TINY, music, calibration_seconds=0.25,
+                   verify_seconds=1.0)
 
 
 def test_fp32_matches_float_and_carries_state(tiny, tiny_fp32):
     path, music = tiny
     assert not tiny_fp32.failures
-    assert tiny_fp32.pte.name == "tiny-fp32-k2.pte" and tiny_fp32.pte.is_file()
+    assert tiny_fp32.artifact.name == "tiny-fp32-k2.pte" and tiny_fp32.artifact.is_file()
     assert tiny_fp32.manifest["verification"]["snr_db_vs_float"] >= 80
     dec = load_pruned(path).streaming(K_TINY)
     codes = music.codes[0, :, : 12 * K_TINY]
     ref = dec.decode(codes).numpy()
-    runner = et.ExecuTorchChunkRunner(tiny_fp32.pte)  # manifest found beside the .pte
+    _, runner = open_runner(tiny_fp32.artifact)  # manifest found beside the .pte, every check first
     state, out, fresh = runner.init_state(), [], []
     for start in range(0, codes.shape[-1], K_TINY):
         chunk = codes[None, :, start:start + K_TINY].numpy().astype(np.int32)
@@ -81,7 +89,7 @@ def test_fp32_matches_float_and_carries_state(tiny, tiny_fp32):
         fresh.append(runner.run_chunk(chunk, runner.init_state())[0])
     np.testing.assert_allclose(np.concatenate(out), ref, atol=1e-4)
     assert np.abs(np.concatenate(fresh) - ref).max() > 1e-3  # the state really matters
-    decoded = et.decode_with_pte(tiny_fp32.pte, music.codes[:, :, :31].numpy())  # not a multiple of K
+    decoded = load_runner(tiny_fp32.artifact).decode_channels(music.codes[:, :, :31].numpy())  # not a multiple of K
     assert decoded.shape == (2, 31 * 64)
     np.testing.assert_allclose(decoded[0], dec.decode(music.codes[0, :, :31]).numpy(), atol=1e-4)
 
@@ -91,39 +99,41 @@ def test_manifest_contract(tiny_fp32):
     assert tiny_fp32.manifest_path.name == "tiny-fp32-k2.manifest.json"
     assert m["format"] == "executorch-xnnpack" and m["precision"] == "fp32" and m["config"] == "tiny"
     assert m["sample_rate"] == 44100 and m["hop"] == 64 and m["chunk_frames"] == K_TINY
-    assert len(m["checkpoint_sha256"]) == 64 and m["artifact"] == tiny_fp32.pte.name
+    assert len(m["checkpoint_sha256"]) == 64 and m["artifact"] == tiny_fp32.artifact.name
     assert m["inputs"][0] == {"name": "codes", "shape": [1, 3, K_TINY], "dtype": "int32"}
     assert m["outputs"][0] == {"name": "audio", "shape": [1, 1, 64 * K_TINY], "dtype": "float32"}
     assert [s["name"] for s in m["state"]][:3] == ["conv_in", "lstm0_h", "lstm0_c"]
     assert m["inputs"][1:] == m["state"] and len(m["outputs"]) == 1 + len(m["state"])
     assert all(s["dtype"] == "float32" for s in m["state"])
     v = m["verification"]
-    for key in ("snr_db_vs_float", "lsd_delta", "max_abs_err", "passed", "runtime"):
+    for key in ("snr_db_vs_float", "lsd_delta", "max_abs_err", "passed", "runtime", "snr_db_by_quarter"):
         assert key in v
-    assert v["passed"] is True and v["runtime"]["threads"] == 1 and v["runtime"]["real_time_factor_median"] > 0
-    assert m["gmacs_per_s"] > 0 and m["real_time_factor"] > 0
-    assert m["delegation"]["delegated_mac_share"] >= 0.95 and m["int8_mac_share"] == 0
-    assert m["artifact_bytes"] == tiny_fp32.pte.stat().st_size == m["size_check"]["bytes"]
+    assert v["passed"] is True and v["failures"] == [] and len(v["snr_db_by_quarter"]) == 4
+    t = m["host_timing"]
+    assert t["threads"] == 1 and t["real_time_factor_median"] > 0
+    assert m["gmacs_per_s"] > 0
+    assert m["delegation"]["delegated_mac_share"] >= 0.95 and m["quantization"]["int8_mac_share"] == 0
+    assert m["artifact_bytes"] == tiny_fp32.artifact.stat().st_size == m["size_check"]["bytes"]
     # MACs read off the lowered graph agree with fvcore's count of the PyTorch decoder
     per_chunk = m["delegation"]["macs_per_chunk"]
+    assert per_chunk == m["macs_per_chunk"]
     assert m["gmacs_per_s"] == pytest.approx(per_chunk * 44100 / (64 * K_TINY) / 1e9, rel=1e-3)
 
 
 def _int8_share_outside_output_stage(dec) -> float:
-    from profiling.macs import count_macs
-
-    total, by_module = count_macs(dec, et.example_inputs(dec))
+    total, by_module = chunk_macs(dec)
     return 1 - sum(by_module[k] for k in dec.output_stage()) / total
 
 
 def test_int8_is_fully_delegated_and_quantized(tiny, tiny_int8, tiny_fp32):
     m = tiny_int8.manifest
-    assert m["precision"] == "int8" and tiny_int8.pte.name == "tiny-int8-k2.pte"
+    assert m["precision"] == "int8" and tiny_int8.artifact.name == "tiny-int8-k2.pte"
     assert m["delegation"]["delegated_mac_share"] >= 0.95
     # everything but the output stage, the LSTM's matmuls included
-    assert m["int8_mac_share"] == pytest.approx(_int8_share_outside_output_stage(load_pruned(tiny[0]).streaming(K_TINY)))
+    assert m["quantization"]["int8_mac_share"] == pytest.approx(
+        _int8_share_outside_output_stage(load_pruned(tiny[0]).streaming(K_TINY)), abs=1e-6)
     assert m["size_check"]["bytes"] <= m["size_check"]["bound_bytes"]
-    assert tiny_int8.pte.stat().st_size < tiny_fp32.pte.stat().st_size
+    assert tiny_int8.artifact.stat().st_size < tiny_fp32.artifact.stat().st_size
     v = m["verification"]
     assert 10 < v["snr_db_vs_float"] < 80  # really quantized, and not garbage
     assert v["passed"] is (not tiny_int8.failures)
@@ -132,27 +142,27 @@ def test_int8_is_fully_delegated_and_quantized(tiny, tiny_int8, tiny_fp32):
 def test_quantizer_keeps_named_modules_float(tiny):
     from torch.nn import Conv1d, Linear
 
-    from mobile_export.delegation import mac_shares
-    from mobile_export.quantize_xnnpack import quantize
-    from profiling.macs import count_macs
+    from mobile_export.backends.executorch.delegation import mac_shares
+    from mobile_export.backends.executorch.quantizer import quantize
 
     path, music = tiny
     dec = load_pruned(path).streaming(K_TINY)
-    q = quantize(et.export_decoder(dec), dec, music.codes, keep_float=["conv_out"], calibration_seconds=0.1,
+    q = quantize(export_decoder(dec), dec, music.codes, keep_float=["conv_out"], calibration_seconds=0.1,
                  desc=None)
     shares = mac_shares(q)  # the q/dq graph, before lowering
-    _, by_module = count_macs(dec, et.example_inputs(dec))
+    _, by_module = chunk_macs(dec)
     assert shares.total == sum(by_module[n] for n, m in dec.named_modules() if isinstance(m, (Conv1d, Linear)))
     assert shares.int8_share == pytest.approx(1 - by_module["conv_out.conv"] / shares.total)
 
 
 def test_forced_threshold_failure_still_writes_manifest(tiny, tmp_path, monkeypatch, capsys):
+    import mobile_export.pipeline as pipeline
     import mobile_export.verify as verify
 
     path, music = tiny
     monkeypatch.setitem(verify.THRESHOLDS, "fp32", {"snr_db_vs_float": 1000.0})
-    monkeypatch.setattr(et, "load_music", lambda *a: music)  # the CLI would encode the clip
-    assert et.main(["--ckpt", str(path), "--out", str(tmp_path), "--precision", "fp32",
+    monkeypatch.setattr(pipeline, "load_music", lambda *a, **k: music)  # the CLI would encode the clip
+    assert et_cli.main(["--ckpt", str(path), "--out", str(tmp_path), "--precision", "fp32",
                     "--chunk-frames", "3"]) == 1
     assert "FAILED" in capsys.readouterr().out
     m = json.loads((tmp_path / "tiny-fp32-k3.manifest.json").read_text())
@@ -162,11 +172,11 @@ def test_forced_threshold_failure_still_writes_manifest(tiny, tmp_path, monkeypa
 
 def test_lstm_matmuls_are_int8_and_its_cell_arithmetic_float(tiny):
     """The LSTM's MACs run int8; sigmoid/tanh and the c/h updates see no quantize/dequantize."""
-    from mobile_export.quantize_xnnpack import module_path, quantize
+    from mobile_export.backends.executorch.quantizer import module_path, quantize
 
     path, music = tiny
     dec = load_pruned(path).streaming(K_TINY)
-    q = quantize(et.export_decoder(dec), dec, music.codes, keep_float=[], calibration_seconds=0.1, desc=None)
+    q = quantize(export_decoder(dec), dec, music.codes, keep_float=[], calibration_seconds=0.1, desc=None)
 
     def dequantized(node):
         return any("dequantize" in str(a.target) for a in node.all_input_nodes)
@@ -186,35 +196,36 @@ def test_int8_keeps_the_output_stage_float_by_default(tiny, tiny_int8):
     path, _ = tiny
     stage = list(load_pruned(path).streaming(K_TINY).output_stage())
     assert stage[-1] == "conv_out" and stage[0].startswith("upsamplers.") and stage[1].startswith("res_blocks.")
-    assert tiny_int8.manifest["kept_fp32"][:3] == stage
-    assert 0 < tiny_int8.manifest["int8_mac_share"] < 1
+    assert tiny_int8.manifest["quantization"]["keep_float"][:3] == stage
+    assert 0 < tiny_int8.manifest["quantization"]["int8_mac_share"] < 1
 
 
 def test_int8_below_threshold_keeps_noisiest_layers_fp32(tiny, tmp_path, monkeypatch):
-    """A failing int8 build measures per-layer SNR and rebuilds with the noisiest non-LSTM layers in fp32
-    on top of the default output stage."""
-    import mobile_export.quantize_xnnpack as qx
+    """A failing int8 build measures each layer's gain if kept float and rebuilds with the best non-LSTM
+    layers in fp32 on top of the default output stage."""
+    import mobile_export.backends.executorch.export as ex
     import mobile_export.verify as verify
 
     path, music = tiny
     monkeypatch.setitem(verify.THRESHOLDS, "int8", {"snr_db_vs_float": 150.0, "lsd_delta": 0.05})
-    monkeypatch.setattr(et, "SENSITIVITY_SECONDS", 0.05)
-    monkeypatch.setattr(et, "MIXED_MAX_FLOAT_LAYERS", 1)
-    every = qx.decoder_groups
+    monkeypatch.setattr(ex, "SENSITIVITY_SECONDS", 0.05)
+    monkeypatch.setattr(ex, "MIXED_MAX_FLOAT_LAYERS", 1)
+    every = ex.decoder_groups
     few = ("<root>", "lstm.0", "conv_out")  # the path is under test, not the figures
-    monkeypatch.setattr(qx, "decoder_groups", lambda d: {g: v for g, v in every(d).items() if g in few})
-    result = et.export_executorch(path, tmp_path, "int8", K_TINY, music=music, calibration_seconds=0.05,
-                                  verify_seconds=0.5, log=lambda *_: None)
+    monkeypatch.setattr(ex, "decoder_groups", lambda d: {g: v for g, v in every(d).items() if g in few})
+    result = _export(path, tmp_path, "int8", K_TINY, music, calibration_seconds=0.05, verify_seconds=0.5)
     m = result.manifest
     assert result.failures and m["verification"]["passed"] is False  # 150 dB is out of reach
     findings = m["quantization"]["sensitivity"]
-    layers = [entry["layer"] for entry in findings["layers"]]
-    assert sorted(layers) == sorted(few)
-    kept = m["kept_fp32"]
+    layers = [entry["module"] for entry in findings["layers"]]
+    assert sorted(layers) == ["<root>", "lstm.0"]  # conv_out is float already (the output stage)
+    gains = [entry["gain_db"] for entry in findings["layers"]]
+    assert gains == sorted(gains, reverse=True)
+    kept = m["quantization"]["keep_float"]
     stage = list(load_pruned(path).streaming(K_TINY).output_stage())
-    assert findings["base_keep_fp32"] == stage
+    assert findings["baseline_keep_float"] == stage
     assert kept == findings["kept_fp32"] and kept == stage + ["<root>"]  # one more, and never the LSTM
-    assert 0 < m["int8_mac_share"] < 1.0
+    assert 0 < m["quantization"]["int8_mac_share"] < 1.0
     assert m["delegation"]["delegated_mac_share"] >= 0.95
 
 
@@ -227,7 +238,7 @@ def test_cli_user_errors_are_one_line(tiny, tmp_path, args, message):
     path, _ = tiny
     argv = ["--ckpt", str(path), "--out", str(tmp_path)] + args
     r = subprocess.run([sys.executable, "-m", "mobile_export.executorch", *argv], capture_output=True, text=True,
-                       cwd=Path(et.__file__).resolve().parents[1])
+                       cwd=Path(et_cli.__file__).resolve().parents[1])
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and message in r.stderr
     assert len([ln for ln in r.stderr.splitlines() if ln.startswith("error:")]) == 1
@@ -245,16 +256,15 @@ def tq64(tmp_path_factory):
 @pytest.fixture(scope="module")
 def tq64_int8(tq64, tmp_path_factory):
     path, _, _, music = tq64
-    return et.export_executorch(path, tmp_path_factory.mktemp("tq64-int8"), "int8", 16, music=music,
-                                calibration_seconds=1.0, verify_seconds=1.0, mixed_precision=False,
-                                log=lambda *_: None)
+    return _export(path, tmp_path_factory.mktemp("tq64-int8"), "int8", 16, music, calibration_seconds=1.0,
+                   verify_seconds=1.0, mixed_precision=False)
 
 
 @pytest.mark.real_size
 def test_tq64_int8_export(tq64_int8):
     m = tq64_int8.manifest
     assert m["delegation"]["delegated_mac_share"] >= 0.95
-    assert m["int8_mac_share"] == pytest.approx(0.873, abs=0.002)  # all but the output stage
+    assert m["quantization"]["int8_mac_share"] == pytest.approx(0.873, abs=0.002)  # all but the output stage
     assert m["size_check"]["bytes"] <= m["size_check"]["bound_bytes"]
     assert m["verification"]["snr_db_vs_float"] >= 25
     assert m["gmacs_per_s"] == pytest.approx(6.2, rel=0.03)
@@ -291,7 +301,7 @@ def test_int8_state_does_not_drift_over_three_minutes(tq64, tq64_int8):
     seq = seq.repeat(1, math.ceil(3 * minute / seq.shape[-1]))[:, : 3 * minute]
     with torch.inference_mode():
         ref = prune(model, meta).streaming(16).decode(seq).numpy()
-    out = et.decode_with_pte(tq64_int8.pte, seq.numpy(), tq64_int8.manifest)[0]
+    out = load_runner(tq64_int8.artifact).decode_channels(seq.numpy(), progress=None)[0]
     hop = cfg.hop_length
     snrs = []
     for i in range(3):

@@ -40,7 +40,7 @@ def exported(tmp_path_factory):
     assert executorch.main(["--ckpt", str(ckpt), "--out", str(arts / "executorch"), "--precision", "fp32",
                             "--chunk-frames", "4"]) == 0
     assert litert.main(["--ckpt", str(ckpt), "--out", str(arts / "litert"), "--chunk-frames", "4",
-                        "--calibration", str(clip), "--no-benchmark"]) == 0
+                        "--calibration", str(clip)]) == 0
     return ckpt, arts, clip
 
 

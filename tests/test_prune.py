@@ -4,7 +4,7 @@ import sys
 
 import torch
 
-from mobile_export.prune import load_pruned, prune
+from tqcodec.prune import load_pruned, prune
 from tqcodec.checkpoint import save_checkpoint
 
 

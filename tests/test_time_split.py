@@ -5,7 +5,7 @@ import torch
 
 pytest.importorskip("executorch")
 
-from mobile_export.prune import prune  # noqa: E402
+from tqcodec.prune import prune  # noqa: E402
 from profiling import time_split  # noqa: E402
 from tqcodec.checkpoint import save_checkpoint  # noqa: E402
 

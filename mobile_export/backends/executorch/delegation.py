@@ -4,7 +4,7 @@ The share is measured in multiply-accumulates, not in node counts: a reshape lef
 portable CPU kernels costs nothing, a convolution left there costs everything.  MACs are
 counted from each node's tensor shapes with fvcore's rules (convolutions over output
 positions, transposed convolutions over input positions, linear/matmul as M·N·K; no
-biases, no elementwise ops), so the total matches ``profiling.macs.count_macs``.
+biases, no elementwise ops), so the total matches ``tqcodec.macs.count_macs``.
 """
 from __future__ import annotations
 
