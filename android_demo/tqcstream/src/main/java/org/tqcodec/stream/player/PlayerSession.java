@@ -231,7 +231,7 @@ public final class PlayerSession {
         });
     }
 
-    /** Start both threads. Once only. */
+    /** Start the network, decode and audio threads. Once only. */
     public void start() {
         synchronized (startLock) {
             if (started) {
@@ -302,7 +302,7 @@ public final class PlayerSession {
         return h != null && h.hasTotalSamples() ? h.totalSamples() / (double) h.sampleRate() : Double.NaN;
     }
 
-    /** Wait until the session has ended (output finished, both threads done, listener called). */
+    /** Wait until the session has ended (output finished, decoding ended or abandoned after a stop, listener called). */
     public boolean awaitEnd(long timeout, TimeUnit unit) throws InterruptedException {
         return ended.await(timeout, unit);
     }
