@@ -49,6 +49,61 @@ final class WaitForSpaceTests: XCTestCase {
         XCTAssertEqual(ring.producerWakeups, 1)
     }
 
+    /// The sleep / signal handshake under a fast consumer: 2^20 samples through a 256-sample
+    /// ring, the producer always sleeping with a 10 s timeout. A lost wake-up would show as a
+    /// wait that timed out (or a run of seconds); the samples arrive intact and in order.
+    func testNoWakeUpIsLost() {
+        let ring = FloatRingBuffer(minimumCapacity: 256)
+        let total = 1 << 20
+        final class Count: @unchecked Sendable { // written by the producer before `done`, read after
+            var timedOut = 0
+        }
+        let count = Count()
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            var block = [Float](repeating: 0, count: 96)
+            var next = 0
+            while next < total {
+                let n = min(block.count, total - next)
+                for i in 0..<n {
+                    block[i] = Float(next + i)
+                }
+                var written = 0
+                while written < n {
+                    written += ring.write(block, range: written..<n)
+                    if written < n && !ring.waitForSpace(n - written, timeout: 10) {
+                        count.timedOut += 1
+                    }
+                }
+                next += n
+            }
+            ring.close()
+            done.signal()
+        }
+        let started = Date()
+        var out = [Float](repeating: 0, count: 37)
+        var expected = 0
+        var rng = SplitMix64(seed: 41)
+        while expected < total {
+            let want = Int.random(in: 1...out.count, using: &rng)
+            let n = out.withUnsafeMutableBufferPointer { ring.read(into: UnsafeMutableBufferPointer(rebasing: $0[0..<want])) }
+            for i in 0..<n where out[i] != Float(expected + i) {
+                XCTFail("sample \(expected + i) read as \(out[i])")
+                return
+            }
+            expected += n
+            if Date().timeIntervalSince(started) > 60 {
+                XCTFail("stalled at sample \(expected)")
+                return
+            }
+        }
+        XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(count.timedOut, 0)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 10)
+        print("handshake: \(total) samples, \(ring.producerWakeups) producer wake-ups, "
+            + String(format: "%.2f s", Date().timeIntervalSince(started)))
+    }
+
     /// A decode loop whose ring is full and nobody reads (a paused player): before, it woke every
     /// millisecond (~200 wake-ups in 200 ms); now it sleeps, waking only on its safety timeout.
     func testAFullRingCostsAHandfulOfWakeUpsNotOnePerMillisecond() throws {

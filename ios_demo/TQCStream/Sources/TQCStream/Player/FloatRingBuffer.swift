@@ -129,7 +129,9 @@ public final class FloatRingBuffer: @unchecked Sendable {
         wantedSpace.exchange(want)
         AtomicInt64.fence() // published before the check below reads the consumer's position
         if Int64(free) >= want {
-            wantedSpace.exchange(0)
+            if wantedSpace.exchange(0) == 0 {
+                spaceMade.wait() // a reader saw the request and signals: take it, or the next sleep ends at once
+            }
             return true
         }
         let signalled = spaceMade.wait(timeout: .now() + timeout) == .success
