@@ -48,6 +48,27 @@ final class PlayerStateMachineTests: XCTestCase {
         XCTAssertFalse(machine.isPlaying) // the UI no longer says "Playing" over silence
     }
 
+    func testACallDuringLoadingHoldsTheStartUntilItEnds() {
+        // the call ends before the stream is ready: it starts as asked (if the system agrees)
+        let (_, early, earlyActions) = run([.play(at: nil), .interruptionBegan, .interruptionEnded(shouldResume: true),
+                                            .ready])
+        XCTAssertEqual(early, [.loading(thenPlay: true), .loading(thenPlay: true), .loading(thenPlay: true), .playing])
+        XCTAssertEqual(earlyActions, [.load(at: nil), .startOutput])
+        let (_, refused, refusedActions) = run([.play(at: nil), .interruptionBegan,
+                                                .interruptionEnded(shouldResume: false), .ready])
+        XCTAssertEqual(refused.last, .paused)
+        XCTAssertEqual(refusedActions, [.load(at: nil)])
+        // still in the call when it is ready: no output until the call ends
+        let (_, late, lateActions) = run([.play(at: nil), .interruptionBegan, .ready,
+                                          .interruptionEnded(shouldResume: true)])
+        XCTAssertEqual(late, [.loading(thenPlay: true), .loading(thenPlay: true), .interrupted(resumeAfter: true),
+                              .playing])
+        XCTAssertEqual(lateActions, [.load(at: nil), .startOutput])
+        // stopped during the call, played again after it: it just plays
+        let (_, again, _) = run([.play(at: nil), .interruptionBegan, .stop, .play(at: nil), .ready])
+        XCTAssertEqual(again.last, .playing)
+    }
+
     func testAnInterruptionWhilePausedNeverStartsPlayback() {
         let (_, states, actions) = run([.pause, .interruptionBegan, .interruptionEnded(shouldResume: true)], from: playing())
         XCTAssertEqual(states, [.paused, .paused, .paused])

@@ -78,6 +78,8 @@ public struct PlayerStateMachine: Sendable {
     /// The engine was stopped for a configuration change while not playing: start it again by
     /// restarting (reconnecting) it, not by a plain start.
     public private(set) var outputNeedsRestart = false
+    /// An interruption began while loading (nil: none): whether playing should resume after it.
+    private var interruptedWhileLoading: Bool?
     /// Where the current stream was told to start (a seek's target), for the shell's progress display.
     public private(set) var startSeconds: Double = 0
 
@@ -103,6 +105,9 @@ public struct PlayerStateMachine: Sendable {
     /// Apply an event; returns what the shell must do (nothing for an event that does not apply).
     public mutating func handle(_ event: Event) -> [Action] {
         let actions = transition(event)
+        if case .loading = state {} else {
+            interruptedWhileLoading = nil // stopped, failed or started: nothing waits for the call's end
+        }
         if actions.contains(where: { if case .load = $0 { return true } else { return false } }) {
             outputNeedsRestart = false // a new session has a new engine
         }
@@ -123,6 +128,11 @@ public struct PlayerStateMachine: Sendable {
             state = .loading(thenPlay: true)
             return tearDown + [.load(at: at.map { _ in startSeconds })]
         case let (.loading(thenPlay), .ready):
+            if let resumeAfter = interruptedWhileLoading { // still in the call: wait for its end
+                interruptedWhileLoading = nil
+                state = .interrupted(resumeAfter: resumeAfter && thenPlay)
+                return []
+            }
             state = thenPlay ? .playing : .paused
             return thenPlay ? [.startOutput] : []
         case (.playing, .pause), (.playing, .toggle):
@@ -158,8 +168,12 @@ public struct PlayerStateMachine: Sendable {
         case (.playing, .interruptionBegan):
             state = .interrupted(resumeAfter: true)
             return [.pauseOutput]
-        case (.loading, .interruptionBegan):
-            state = .loading(thenPlay: false)
+        case let (.loading(thenPlay), .interruptionBegan):
+            interruptedWhileLoading = thenPlay
+            return []
+        case let (.loading(thenPlay), .interruptionEnded(shouldResume)) where interruptedWhileLoading != nil:
+            interruptedWhileLoading = nil
+            state = .loading(thenPlay: thenPlay && shouldResume)
             return []
         case let (.interrupted(resumeAfter), .interruptionEnded(shouldResume)):
             if resumeAfter && shouldResume {
