@@ -208,9 +208,13 @@ def main(argv=None) -> int:
     ap.add_argument("--ckpt", type=Path, help="decoder checkpoint (default: a fresh tiny one)")
     ap.add_argument("--case-timeout", type=float, default=30.0, help="seconds before a case counts as a hang")
     ap.add_argument("--work", type=Path, help="folder for the case files (default: a temp folder)")
+    ap.add_argument("--chunk-frames", type=int, default=16,
+                    help="decoder step size (the output does not depend on it; fuzz streams are short)")
     args = ap.parse_args(argv)
     import torch
+    import tqcodec.__main__ as cli
     torch.set_num_threads(1)  # tiny decodes: one thread is several times faster than two on a shared machine
+    cli.DECODE_CHUNK_FRAMES = args.chunk_frames
     with tempfile.TemporaryDirectory(prefix="fuzz_decode.") as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ DEFAULT_CKPT = ROOT / "checkpoints" / "tq64-balanced.pt"  # = checkpoint.DEFAULT
 
 
 MAX_WARNINGS = 20  # damage reports printed one per line; the rest are counted
+DECODE_CHUNK_FRAMES = 64  # frames per float decoder step (the output does not depend on it)
 
 
 def _load_model(path):
@@ -104,7 +105,8 @@ def cmd_decode(args) -> int:
     if args.artifact:
         decode_fn, geometry = _artifact_decoder(args.artifact)
     else:
-        decode_fn, geometry = _float_decoder(_stamp(resolve_checkpoint(args.ckpt, announce=_note)))
+        decode_fn, geometry = _float_decoder(_stamp(resolve_checkpoint(args.ckpt, announce=_note)),
+                                             DECODE_CHUNK_FRAMES)
     shown = []
 
     def warn(event):
