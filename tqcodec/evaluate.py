@@ -1,7 +1,9 @@
 """Score the codec on a folder of music, optionally beside classic codecs at the same bitrate.
 
 Every file is encoded and decoded (stereo as two mono passes) and scored with LSD,
-LSD-L, LSD-H (split at 11,025 Hz) and SNR (``tqcodec.metrics``).  ``--compare`` runs
+LSD-L, LSD-H (split at 11,025 Hz), SNR and ViSQOL (``tqcodec.metrics``; ViSQOL on the first
+``visqol_seconds`` of each file because it is slow, and reported as skipped, never as a
+number, when visqol-python is not installed).  ``--compare`` runs
 Opus, Vorbis, MP3 and AAC (Debian's opus-tools, vorbis-tools, lame, ffmpeg) at the same
 *stereo* bitrate, decodes them back to 44.1 kHz and scores them identically; missing
 tools are named, never silently dropped.
@@ -17,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio_io import load_audio, save_audio
-from .metrics import MetricResult, compute_metrics, mean_metrics
+from .metrics import VISQOL_MISSING, MetricResult, compute_metrics, mean_metrics, visqol, visqol_available
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".m4a", ".opus"}
 
@@ -61,9 +63,19 @@ class FileScore:
     codec: str
     kbps: float  # measured stereo bitrate (file size / duration)
     metrics: MetricResult
+    visqol: float | None = None  # MOS-LQO; None: not measured (see EvalResult.visqol_status)
 
     def to_dict(self) -> dict:
-        return {"file": self.file, "codec": self.codec, "kbps": round(self.kbps, 2), **self.metrics.to_dict()}
+        return {"file": self.file, "codec": self.codec, "kbps": round(self.kbps, 2), **self.metrics.to_dict(),
+                "visqol": None if self.visqol is None else round(self.visqol, 4)}
+
+    def describe(self, visqol_status: str | None = None) -> str:
+        """One line per file and codec, as the CLI prints it; ``visqol_status`` stands in for a
+        ViSQOL score that was not measured."""
+        m = self.metrics
+        vq = f"{self.visqol:.3f}" if self.visqol is not None else (visqol_status or "not measured")
+        return (f"{self.file:<40.40s} {self.codec:<14s} {self.kbps:7.1f} kbps  LSD {m.lsd:.3f}  LSD-L {m.lsd_l:.3f}  "
+                f"LSD-H {m.lsd_h:.3f}  SNR {m.snr:6.2f} dB  ViSQOL {vq}")
 
 
 @dataclass
@@ -71,6 +83,8 @@ class EvalResult:
     scores: list[FileScore] = field(default_factory=list)
     missing_tools: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # a codec that refused this bitrate, say
+    visqol_status: str = "measured"  # or why not: VISQOL_MISSING, "off"
+    visqol_seconds: float = 10.0
 
     def means(self) -> dict[str, tuple[float, MetricResult]]:
         out = {}
@@ -79,17 +93,34 @@ class EvalResult:
             out[codec] = (float(np.mean([r.kbps for r in rows])), mean_metrics([r.metrics for r in rows]))
         return out
 
+    def visqol_means(self) -> dict[str, float | None]:
+        """Mean MOS-LQO per codec; None unless every file of that codec was measured."""
+        out = {}
+        for codec in dict.fromkeys(s.codec for s in self.scores):
+            values = [s.visqol for s in self.scores if s.codec == codec]
+            out[codec] = None if any(v is None for v in values) else float(np.mean(values))
+        return out
+
     def to_dict(self) -> dict:
+        vq = self.visqol_means()
         return {"files": [s.to_dict() for s in self.scores],
-                "mean": {c: {"kbps": round(k, 2), **m.to_dict()} for c, (k, m) in self.means().items()},
+                "mean": {c: {"kbps": round(k, 2), **m.to_dict(), "visqol": vq[c]} for c, (k, m) in self.means().items()},
+                "visqol_status": self.visqol_status,
+                "visqol_seconds": self.visqol_seconds,
                 "missing_tools": self.missing_tools,
                 "failures": self.failures,
                 "lsd_split_hz": 11025}
 
+    def describe_visqol(self, value: float | None) -> str:
+        return f"{value:.3f}" if value is not None else self.visqol_status
+
     def table(self) -> str:
-        lines = [f"{'codec':<14s} {'kbps(st)':>9s} {'LSD':>7s} {'LSD-L':>7s} {'LSD-H':>7s} {'SNR dB':>7s}  (LSD-L < 11025 Hz ≤ LSD-H)"]
+        lines = [f"{'codec':<14s} {'kbps(st)':>9s} {'LSD':>7s} {'LSD-L':>7s} {'LSD-H':>7s} {'SNR dB':>7s} {'ViSQOL':>7s}"
+                 f"  (LSD-L < 11025 Hz ≤ LSD-H; ViSQOL v3 audio, MOS-LQO, first {self.visqol_seconds:g} s, mono mix)"]
+        vq = self.visqol_means()
         for codec, (kbps, m) in self.means().items():
-            lines.append(f"{codec:<14s} {kbps:9.1f} {m.lsd:7.3f} {m.lsd_l:7.3f} {m.lsd_h:7.3f} {m.snr:7.2f}")
+            lines.append(f"{codec:<14s} {kbps:9.1f} {m.lsd:7.3f} {m.lsd_l:7.3f} {m.lsd_h:7.3f} {m.snr:7.2f} "
+                         f"{self.describe_visqol(vq[codec]):>7s}")
         if self.missing_tools:
             lines.append(f"not compared (tools missing): {', '.join(self.missing_tools)}")
         for f in dict.fromkeys(self.failures):
@@ -120,10 +151,23 @@ def run_classic(codec: ClassicCodec, audio: np.ndarray, kbps: int, workdir: Path
 
 
 def evaluate(folder, encode_decode, tq_name: str, tq_kbps_stereo: float, compare: bool = False,
-             max_seconds: float = 30.0, progress: bool = True) -> EvalResult:
-    """``encode_decode(audio [C, T]) -> (decoded [C, T], measured stereo kbps)``."""
+             max_seconds: float = 30.0, progress: bool = True, with_visqol: bool = True,
+             visqol_seconds: float = 10.0) -> EvalResult:
+    """``encode_decode(audio [C, T]) -> (decoded [C, T], measured stereo kbps)``. ViSQOL is
+    measured when ``with_visqol`` and visqol-python is installed (else the result says why not)."""
     files = music_files(folder)
-    result = EvalResult()
+    result = EvalResult(visqol_seconds=visqol_seconds)
+    if not with_visqol:
+        result.visqol_status = "off"
+    elif not visqol_available():
+        result.visqol_status = VISQOL_MISSING
+    measure_visqol = result.visqol_status == "measured"
+    n_visqol = int(visqol_seconds * 44_100)
+
+    def score(name: str, codec: str, rate: float, reference: np.ndarray, decoded: np.ndarray) -> FileScore:
+        vq = visqol(reference[:, :n_visqol], decoded[:, :n_visqol]) if measure_visqol else None
+        return FileScore(name, codec, rate, compute_metrics(reference, decoded), vq)
+
     codecs = []
     if compare:
         for c in CLASSIC_CODECS:
@@ -139,7 +183,7 @@ def evaluate(folder, encode_decode, tq_name: str, tq_kbps_stereo: float, compare
         if audio.shape[0] == 1:
             audio = np.concatenate([audio, audio])  # score as stereo so bitrates compare
         decoded, tq_rate = encode_decode(audio)
-        result.scores.append(FileScore(f.name, tq_name, tq_rate, compute_metrics(audio, decoded)))
+        result.scores.append(score(f.name, tq_name, tq_rate, audio, decoded))
         for codec in codecs:
             with tempfile.TemporaryDirectory() as tmp:
                 try:
@@ -150,5 +194,5 @@ def evaluate(folder, encode_decode, tq_name: str, tq_kbps_stereo: float, compare
                                            f" ({err[-1] if err else f'exit {e.returncode}'})")
                     continue
             n = min(out.shape[-1], audio.shape[-1])
-            result.scores.append(FileScore(f.name, f"{codec.name}", rate, compute_metrics(audio[:, :n], out[:, :n])))
+            result.scores.append(score(f.name, codec.name, rate, audio[:, :n], out[:, :n]))
     return result

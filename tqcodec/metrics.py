@@ -1,4 +1,4 @@
-"""Objective quality metrics of the paper (§4.1): LSD, LSD-L, LSD-H and SNR.
+"""Objective quality metrics of the paper (§4.1): LSD, LSD-L, LSD-H and SNR; and ViSQOL.
 
 Definitions fixed by TQCODEC.md, with the choices the paper leaves open stated here
 (and to be named in every report):
@@ -20,6 +20,14 @@ Definitions fixed by TQCODEC.md, with the choices the paper leaves open stated h
 * Signals of different lengths are cropped to the shorter. Multi-channel input ``[C, T]``
   (or any ``[..., T]``) is scored per channel and the metrics averaged over channels.
 
+* **ViSQOL** — ViSQOL v3 in audio mode (MOS-LQO, 1–5; the paper's perceptual score), from
+  ``visqol-python`` (a pure-Python port of Google's v3.3.3 with its bundled SVR model), an
+  optional dependency: ``visqol_available()`` says whether it is installed and callers
+  report the score as skipped when it is not, never as a number. Audio mode is defined at
+  48 kHz, so both signals are resampled to 48 kHz (soxr, VHQ) first; multi-channel input is
+  mixed to mono (channel mean), as ViSQOL's own command line does. It is slow (~20 s per 10 s
+  of audio on one CPU core), so callers score a bounded excerpt.
+
 Inputs may be numpy arrays or torch tensors; the arithmetic is float64.
 """
 from __future__ import annotations
@@ -36,6 +44,8 @@ EPS = 1e-10
 LSD_SPLIT_HZ = 11_025.0
 SNR_CAP_DB = 100.0
 MAX_LAG = 2048
+VISQOL_RATE = 48_000
+VISQOL_MISSING = "skipped (visqol-python not installed)"
 
 
 @dataclass(frozen=True)
@@ -158,3 +168,36 @@ def mean_metrics(results: list[MetricResult]) -> MetricResult:
         snr=float(np.mean([r.snr for r in results])),
         delay=int(np.median([r.delay for r in results])),
     )
+
+
+def visqol_available() -> bool:
+    """Whether ``visqol-python`` can be imported (``pip install visqol-python``)."""
+    try:
+        import visqol  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+_visqol_api = None
+
+
+def visqol(reference, estimate, sample_rate: int = 44_100) -> float:
+    """ViSQOL v3 audio-mode MOS-LQO of ``estimate`` against ``reference`` (see the module
+    docstring); raises ImportError when visqol-python is missing."""
+    global _visqol_api
+    import logging
+
+    import soxr
+    from visqol import VisqolApi
+
+    ref, est = _pair(reference, estimate)
+    ref, est = ref.mean(axis=0), est.mean(axis=0)
+    if sample_rate != VISQOL_RATE:
+        ref = soxr.resample(ref, sample_rate, VISQOL_RATE, quality="VHQ")
+        est = soxr.resample(est, sample_rate, VISQOL_RATE, quality="VHQ")
+    if _visqol_api is None:  # loading the SVR model takes a while: once per process
+        _visqol_api = VisqolApi()
+        _visqol_api.create(mode="audio")
+    logging.getLogger("visqol").setLevel(logging.ERROR)  # its per-call duration warnings are noise here
+    return float(_visqol_api.measure_from_arrays(ref, est, VISQOL_RATE).moslqo)
