@@ -648,18 +648,23 @@ def manifest_keys_read(source: bytes) -> tuple[set[str], set[str]]:
 
 
 def exporter_facts() -> dict:
-    """What mobile_export/executorch.py itself says: the backend name, the method it runs, the
-    manifest file name pattern (read from its syntax tree, not copied)."""
-    tree = ast.parse((ROOT / "mobile_export/executorch.py").read_text())
-    backends, methods, suffixes = set(), set(), set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "build_manifest":
-            backends |= {kw.value.value for kw in node.keywords if kw.arg == "backend"}
+    """What mobile_export's ExecuTorch backend itself says, never copied: the ``format`` its
+    Backend declares (what build_manifest writes), the method its runner loads (read from
+    runner.py's syntax tree: nothing of it is run), and the manifest file name the pipeline gives
+    an artifact."""
+    from mobile_export.backends.executorch import BACKEND
+    from mobile_export.pipeline import manifest_path_for
+
+    runner = ast.parse((ROOT / "mobile_export/backends/executorch/runner.py").read_text())
+    names = {t.id: node.value.value for node in runner.body if isinstance(node, ast.Assign)
+             and isinstance(node.value, ast.Constant) for t in node.targets if isinstance(t, ast.Name)}
+    methods = set()
+    for node in ast.walk(runner):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "load_method":
-            methods |= {a.value for a in node.args if isinstance(a, ast.Constant)}
-        if isinstance(node, ast.JoinedStr):
-            suffixes |= {v.value for v in node.values if isinstance(v, ast.Constant) and "manifest" in v.value}
-    return {"backends": backends, "methods": methods, "suffixes": suffixes}
+            methods |= {a.value if isinstance(a, ast.Constant) else names.get(a.id)
+                        for a in node.args if isinstance(a, (ast.Constant, ast.Name))}
+    return {"backends": {BACKEND.format}, "methods": methods,
+            "suffixes": {manifest_path_for(Path(f"tiny-int8-k{K_TINY}{BACKEND.suffix}")).name}}
 
 
 @pytest.fixture(scope="module")
@@ -669,8 +674,8 @@ def reference(tmp_path_factory):
     import torch
 
     from mobile_export.manifest import build_manifest, write_manifest
-    from mobile_export.prune import prune
     from tqcodec.configs import get_config
+    from tqcodec.prune import prune
     from tqcodec.model import TQCodec
 
     torch.manual_seed(0)
