@@ -14,7 +14,6 @@ A backend (``mobile_export.backends``) supplies only what is about its format.  
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from tqcodec.macs import chunk_macs
 from tqcodec.prune import PrunedDecoder, load_pruned
 from tqcodec.streaming import StreamingDecoder
 
-from .calibration import MusicCodes, calibration_part, load_music
+from .calibration import MusicCodes, load_music
 from .errors import ExportError
 from .manifest import build_manifest, write_manifest
 from .snr import snr_db
@@ -111,10 +110,11 @@ def load_sources(job: ExportJob, music: MusicCodes | None = None) -> Sources:
         meta = read_checkpoint(job.ckpt)
         if music is None:
             music = load_music(job.ckpt, job.calibration, max_seconds=VERIFY_MAX_SECONDS)
-    except CheckpointError as e:
+    except (CheckpointError, FileNotFoundError, ValueError) as e:
         raise ExportError(str(e)) from None
-    except (FileNotFoundError, ValueError) as e:
-        raise ExportError(str(e)) from None
+    if music.codes.shape[1] != pruned.config.n_codebooks:
+        raise ExportError(f"calibration codes have {music.codes.shape[1]} codebooks, {pruned.config.name} has "
+                          f"{pruned.config.n_codebooks}")
     extra = meta.get("extra") or {}
     trained = bool(extra.get("trained", (meta.get("step") or 0) > 0))
     return Sources(pruned, music, trained, str(job.calibration or "shipped clip"))
@@ -271,11 +271,3 @@ def print_summary(res: ExportResult) -> None:
     print("  PASSED" if res.passed else "  FAILED: " + "; ".join(res.failures))
     if not m["checkpoint_trained"]:
         print("  note: untrained weights — the figures compare backends, not trained quality")
-
-
-def replace_job(job: ExportJob, **changes) -> ExportJob:
-    return dataclasses.replace(job, **changes)
-
-
-__all__ = ["ExportJob", "ExportResult", "Sources", "Verified", "calibration_part", "check_keep_float", "finish",
-           "load_sources", "verify_artifact"]

@@ -2,22 +2,10 @@
 
 ``python -m profiling.macs --artifact FILE [--artifact FILE2 ...] [--json]``
 
-A count of the PyTorch module says nothing about the file that ships, so each reader
-here walks what was serialised:
-
-* ``.pte`` (ExecuTorch): the program flatbuffer (``deserialize_pte_binary``); each
-  XNNPACK delegate's payload is parsed as an XNNPACK graph (its header, then the
-  flatbuffer decoded with the backend's ``schema.fbs`` by the ``flatc`` that ships with
-  executorch) and its Conv2d / DepthwiseConv2d / ConvTranspose2d / FullyConnected /
-  BatchMatrixMultiply nodes are counted from their value shapes; kernel calls left on
-  the portable kernels (conv, linear, mm, bmm, addmm) are counted from the execution
-  plan's tensor shapes.  Every delegate *call* in the plan counts once.
-* ``.tflite`` (LiteRT): the flatbuffer (``ai_edge_litert.schema_py_generated``): the
-  signature's subgraph, CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, FULLY_CONNECTED and
-  BATCH_MATMUL from their tensors' shapes.
-* ``.mlpackage`` (Core ML): the ML program protobuf read back from the package
-  (``coremltools.models.utils.load_spec``): conv, conv_transpose, linear and matmul,
-  from the tensor types the program declares for each op's inputs and outputs.
+A count of the PyTorch module says nothing about the file that ships, so each backend reads
+its own file back (``mobile_export/backends/<name>/file_macs.py``: the ``.pte`` program and
+its XNNPACK payloads, the ``.tflite`` flatbuffer, the ``.mlpackage`` ML program, the
+``.onnx`` graph) into MAC ops; this module matches them to the reference and the budget.
 
 Rules (fvcore's, so the counts are comparable): a convolution costs its output
 positions × input channels per group × kernel taps, a transposed convolution its input
@@ -33,7 +21,7 @@ artifact's ``codes`` input and ``audio`` output and checked against the manifest
 
 The reference is ``profiling.macs``: fvcore on the offline decoder of that config
 (``deployable_copy(TQCodec(config)).decoder`` over one second of frames).  The
-streaming decoder that every backend exports (``mobile_export.streaming``) is counted
+streaming decoder that every backend exports (``tqcodec.streaming``) is counted
 too, per conv/linear *call*, and each MAC op of the artifact is matched to one of those
 calls (by output channels, input channels per group, taps and MACs), so any difference
 is located: either between the streaming rewrite and the offline decoder (per layer),
@@ -43,17 +31,8 @@ for by a recognised structural cause (listed with numbers in the output).
 """
 from __future__ import annotations
 
-import contextlib
-import importlib.resources
-import io
 import json
-import logging
-import math
-import re
-import subprocess
 import sys
-import tempfile
-import warnings
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +41,9 @@ import torch
 from torch import nn
 
 from mobile_export.artifact import manifest_path
+from mobile_export.backends import backend_name_for_suffix, get_backend
+from mobile_export.errors import ArtifactError, ExportError
+from mobile_export.file_macs import ArtifactGraph, MacOp, prod, quiet_imports
 from mobile_export.manifest import file_sha256, read_manifest
 from tqcodec.configs import CodecConfig, get_config
 from tqcodec.macs import count_macs, deployable_copy
@@ -71,588 +53,11 @@ from tqcodec.prune import prune
 from . import budget
 
 AGREEMENT_TOLERANCE = 0.02  # relative, artifact vs the fvcore reference
-SUFFIXES = {".pte": "executorch", ".tflite": "litert", ".mlpackage": "coreml", ".onnx": "onnx"}
 KIND_LABELS = {"conv": "convolution", "depthwise_conv": "depthwise convolution",
                "transposed_conv": "transposed convolution", "fully_connected": "linear / fully connected",
                "matmul": "matmul / batch matmul", "attention": "attention (QKᵀ and AV)"}
 
 
-class ArtifactError(Exception):
-    """The file cannot be read as the artifact its name says: one line for the user."""
-
-
-@dataclass
-class MacOp:
-    """One multiply-accumulate op of an artifact, as serialised."""
-    op: str  # the backend's op name: CONV_2D, XNNFullyConnected, conv, aten::convolution.out, …
-    kind: str  # conv | depthwise_conv | transposed_conv | fully_connected | matmul | attention
-    macs: int  # per call of the program (one chunk)
-    out_channels: int | None = None  # weight-bearing ops: O, I per group, kernel taps (the matching key)
-    in_channels: int | None = None
-    taps: int | None = None
-    dtype: str = ""  # "int8×int8", "fp32×fp32", "fp16×fp16", …: activation × weight as stored
-    where: str = ""  # subgraph / delegate
-    layer: str = ""  # the streaming decoder module this op was matched to
-
-    @property
-    def int8(self) -> bool:
-        return self.dtype.startswith("int8") and self.dtype.endswith("int8")
-
-    def key(self) -> tuple:
-        return (self.out_channels, self.in_channels, self.taps, self.macs)
-
-    def describe(self) -> str:
-        if self.out_channels is None:
-            return f"{self.op} ({self.macs:,} MACs)"
-        return f"{self.op} {self.in_channels}→{self.out_channels} ×{self.taps} taps ({self.macs:,} MACs)"
-
-    def to_dict(self) -> dict:
-        return {"op": self.op, "kind": self.kind, "macs": self.macs, "out_channels": self.out_channels,
-                "in_channels_per_group": self.in_channels, "taps": self.taps, "dtype": self.dtype,
-                "where": self.where, "layer": self.layer}
-
-
-@dataclass
-class ArtifactGraph:
-    """What a reader found in the file."""
-    backend: str
-    description: str
-    mac_ops: list[MacOp]
-    other_ops: Counter
-    uncounted: list[str]  # ops that may do MACs and have no rule here
-    codes_shape: tuple[int, ...] | None  # the program's ``codes`` input
-    audio_shape: tuple[int, ...] | None  # the program's ``audio`` output
-
-
-# ----------------------------------------------------------------------------------------
-# helpers
-# ----------------------------------------------------------------------------------------
-def _prod(xs) -> int:
-    return math.prod(int(x) for x in xs)
-
-
-def _quiet_imports() -> None:
-    for name in ("coremltools", "torchao", "absl", "torch.utils._pytree", "executorch"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    warnings.filterwarnings("ignore", category=UserWarning, module="coremltools")
-    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-    warnings.filterwarnings("ignore", message=".*register_constant.*")
-
-
-# ----------------------------------------------------------------------------------------
-# LiteRT (.tflite)
-# ----------------------------------------------------------------------------------------
-_TFL_UNCOUNTED = {"CONV_3D", "CONV_3D_TRANSPOSE", "LSTM", "UNIDIRECTIONAL_SEQUENCE_LSTM",
-                  "BIDIRECTIONAL_SEQUENCE_LSTM", "UNIDIRECTIONAL_SEQUENCE_RNN", "BIDIRECTIONAL_SEQUENCE_RNN",
-                  "RNN", "SVDF", "WHILE", "IF", "STABLEHLO_CONVOLUTION", "STABLEHLO_DOT_GENERAL",
-                  "STABLEHLO_WHILE", "STABLEHLO_CASE", "EMBEDDING_LOOKUP_SPARSE"}
-
-
-def read_tflite(path: Path, manifest: dict | None = None) -> ArtifactGraph:
-    from ai_edge_litert import schema_py_generated as tfl
-
-    buf = path.read_bytes()
-    if len(buf) < 8 or buf[4:8] != b"TFL3":
-        raise ArtifactError(f"{path}: not a LiteRT flatbuffer (no 'TFL3' file identifier)")
-    try:
-        model = tfl.Model.GetRootAsModel(buf, 0)
-        n_subgraphs = model.SubgraphsLength()
-    except Exception as e:  # a truncated/corrupted flatbuffer
-        raise ArtifactError(f"{path}: cannot parse the LiteRT flatbuffer ({type(e).__name__}: {e})") from None
-    if n_subgraphs == 0:
-        raise ArtifactError(f"{path}: LiteRT flatbuffer without subgraphs")
-    names = {v: k for k, v in vars(tfl.BuiltinOperator).items() if not k.startswith("_")}
-    types = {v: k for k, v in vars(tfl.TensorType).items() if not k.startswith("_")}
-    litert_io = (manifest or {}).get("litert_io") or {}
-    signature = litert_io.get("signature", "serving_default")
-    sg_index, sig_inputs, sig_outputs, found = 0, {}, {}, None
-    try:
-        for i in range(model.SignatureDefsLength()):
-            sd = model.SignatureDefs(i)
-            if sd.SignatureKey().decode() == signature or model.SignatureDefsLength() == 1:
-                sg_index, found = sd.SubgraphIndex(), sd.SignatureKey().decode()
-                sig_inputs = {sd.Inputs(j).Name().decode(): sd.Inputs(j).TensorIndex()
-                              for j in range(sd.InputsLength())}
-                sig_outputs = {sd.Outputs(j).Name().decode(): sd.Outputs(j).TensorIndex()
-                               for j in range(sd.OutputsLength())}
-                break
-        sg = model.Subgraphs(sg_index)
-
-        def shape(t: int) -> tuple[int, ...]:
-            tensor = sg.Tensors(t)
-            dims = tuple(int(tensor.Shape(i)) for i in range(tensor.ShapeLength()))
-            if any(d < 0 for d in dims):
-                raise ArtifactError(f"{path}: tensor {tensor.Name().decode()!r} has a dynamic shape {dims}")
-            return dims
-
-        dequantized_from: dict[int, int] = {}  # DEQUANTIZE output → its input (fp16/int8 weights widened)
-        ops = []
-        for i in range(sg.OperatorsLength()):
-            op = sg.Operators(i)
-            oc = model.OperatorCodes(op.OpcodeIndex())
-            code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())  # the deprecated int8 field saturates at 127
-            name = names.get(code, f"BUILTIN_{code}")
-            if name == "CUSTOM":
-                name = f"CUSTOM:{oc.CustomCode().decode(errors='replace')}"
-            inputs = [op.Inputs(j) for j in range(op.InputsLength())]
-            outputs = [op.Outputs(j) for j in range(op.OutputsLength())]
-            ops.append((op, name, inputs, outputs))
-            if name == "DEQUANTIZE":
-                dequantized_from[outputs[0]] = inputs[0]
-
-        def dtype(t: int) -> str:
-            def short(i):
-                name = types.get(sg.Tensors(i).Type(), "?").lower()
-                return {"float32": "fp32", "float16": "fp16"}.get(name, name)
-            return f"{short(dequantized_from[t])}→{short(t)}" if t in dequantized_from else short(t)
-
-        mac_ops, other, uncounted = [], Counter(), []
-        for op, name, inputs, outputs in ops:
-            where = f"subgraph {sg_index}"
-            if name == "CONV_2D":
-                w = shape(inputs[1])  # [O, kh, kw, I/groups]
-                mac_ops.append(MacOp(name, "conv", _prod(shape(outputs[0])) * _prod(w[1:]), w[0], w[3], w[1] * w[2],
-                                     f"{dtype(inputs[0])}×{dtype(inputs[1])}", where))
-            elif name == "DEPTHWISE_CONV_2D":
-                w = shape(inputs[1])  # [1, kh, kw, C_out]
-                mac_ops.append(MacOp(name, "depthwise_conv", _prod(shape(outputs[0])) * w[1] * w[2], w[3], 1,
-                                     w[1] * w[2], f"{dtype(inputs[0])}×{dtype(inputs[1])}", where))
-            elif name == "TRANSPOSE_CONV":
-                w, x = shape(inputs[1]), shape(inputs[2])  # inputs: output_shape, weights [O, kh, kw, I], input
-                mac_ops.append(MacOp(name, "transposed_conv", _prod(x) * w[0] * w[1] * w[2], w[0], w[3], w[1] * w[2],
-                                     f"{dtype(inputs[2])}×{dtype(inputs[1])}", where))
-            elif name == "FULLY_CONNECTED":
-                w = shape(inputs[1])  # [O, I]
-                rows = _prod(shape(inputs[0])) // w[1]
-                mac_ops.append(MacOp(name, "fully_connected", rows * w[0] * w[1], w[0], w[1], 1,
-                                     f"{dtype(inputs[0])}×{dtype(inputs[1])}", where))
-            elif name == "BATCH_MATMUL":
-                x = shape(inputs[0])
-                adj_x = False
-                table = op.BuiltinOptions()
-                if table is not None:
-                    opts = tfl.BatchMatMulOptions()
-                    opts.Init(table.Bytes, table.Pos)
-                    adj_x = bool(opts.AdjX())
-                k = x[-2] if adj_x else x[-1]
-                out = shape(outputs[0])
-                mac_ops.append(MacOp(name, "matmul", _prod(out) * k, out[-1], k, 1,
-                                     f"{dtype(inputs[0])}×{dtype(inputs[1])}", where))
-            elif name in _TFL_UNCOUNTED or name.startswith("CUSTOM:"):
-                uncounted.append(name)
-            else:
-                other[name] += 1
-        codes = sig_inputs.get((litert_io.get("inputs") or {}).get("codes", "codes"))
-        audio = sig_outputs.get((litert_io.get("outputs") or {}).get("audio", "audio"))
-        if codes is None:  # no signature names: the one int32 input
-            ints = [sg.Inputs(i) for i in range(sg.InputsLength())
-                    if sg.Tensors(sg.Inputs(i)).Type() == tfl.TensorType.INT32]
-            codes = ints[0] if len(ints) == 1 else None
-        codes_shape = shape(codes) if codes is not None else None
-        audio_shape = shape(audio) if audio is not None else None
-    except ArtifactError:
-        raise
-    except Exception as e:
-        raise ArtifactError(f"{path}: cannot parse the LiteRT flatbuffer ({type(e).__name__}: {e})") from None
-    return ArtifactGraph("litert", f"LiteRT flatbuffer, subgraph {sg_index}"
-                         + (f" (signature {found!r})" if found else " (no signature)"), mac_ops, other,
-                         uncounted, codes_shape, audio_shape)
-
-
-# ----------------------------------------------------------------------------------------
-# ExecuTorch (.pte)
-# ----------------------------------------------------------------------------------------
-_ET_MAC_KERNELS = {"convolution", "_convolution", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
-                   "linear", "mm", "bmm", "addmm", "matmul", "baddbmm"}
-# words in a kernel's name that suggest MACs: such a kernel without a rule fails the check
-_ET_MAC_WORDS = {"conv", "convolution", "linear", "matmul", "mm", "bmm", "addmm", "baddbmm", "lstm", "gru", "rnn",
-                 "attention", "einsum", "sdpa"}
-
-
-def _xnn_dtype(name: str) -> str:
-    """'xnn_datatype_qcint8' → 'int8' (per-tensor, per-channel and dynamic int8 alike), else 'fp32', 'fp16', …"""
-    name = name.removeprefix("xnn_datatype_")
-    return "int8" if "int8" in name else name
-
-
-def _xnnpack_graph(blob: bytes) -> dict:
-    """An XNNPACK delegate payload → the XNNGraph as a dict (flatc with the backend's schema)."""
-    import executorch.backends.xnnpack.serialization as xnn_serialization
-    from executorch.exir._serialize._flatbuffer import _get_flatc_path
-
-    if blob[4:8] == b"XH00":
-        from executorch.backends.xnnpack.serialization.xnnpack_graph_serialize import XNNHeader
-
-        header = XNNHeader.from_bytes(blob[:XNNHeader.EXPECTED_LENGTH])
-        if not header.is_valid() or header.flatbuffer_offset + header.flatbuffer_size > len(blob):
-            raise ArtifactError("XNNPACK delegate payload with an invalid header")
-        flat = blob[header.flatbuffer_offset:header.flatbuffer_offset + header.flatbuffer_size]
-    else:  # payloads before the XNNPACK header existed: the flatbuffer alone
-        flat = blob
-    schema = importlib.resources.files(xnn_serialization).joinpath("schema.fbs").read_bytes()
-    with tempfile.TemporaryDirectory() as d:
-        Path(d, "schema.fbs").write_bytes(schema)
-        Path(d, "graph.bin").write_bytes(flat)
-        r = subprocess.run([_get_flatc_path(), "--json", "--strict-json", "--defaults-json", "--raw-binary",
-                            "-o", d, str(Path(d, "schema.fbs")), "--", str(Path(d, "graph.bin"))],
-                           capture_output=True, text=True)
-        if r.returncode != 0 or not Path(d, "graph.json").is_file():
-            why = (r.stderr or r.stdout).strip().splitlines()
-            raise ArtifactError(f"XNNPACK delegate payload does not decode ({why[0] if why else 'flatc failed'})")
-        text = Path(d, "graph.json").read_text()
-    # flatc writes non-finite floats (clamp bounds) bare: inf, -inf, nan
-    text = re.sub(r"(:\s*)(-?)inf\b", lambda m: f"{m.group(1)}{m.group(2)}Infinity", text)
-    text = re.sub(r"(:\s*)nan\b", r"\1NaN", text)
-    return json.loads(text)
-
-
-def _count_xnnpack(graph: dict, where: str, mac_ops: list, other: Counter) -> None:
-    values = {}
-    for v in graph.get("xvalues", []):
-        u = v["xvalue_union"]
-        t = u.get("tensor_value", u)  # XNNQuantizedTensorValue wraps an XNNTensorValue
-        values[t["id_out"]] = (tuple(int(d) for d in t.get("dims", [])), _xnn_dtype(t.get("datatype", "")))
-
-    def dims(i):
-        return values[i][0]
-
-    def dt(*ids):
-        return "×".join(values[i][1] for i in ids)
-
-    for node in graph.get("xnodes", []):
-        kind, n = node["xnode_union_type"], node["xnode_union"]
-        if kind in ("XNNConv2d", "XNNDepthwiseConv2d", "XNNConvTranspose2d"):
-            taps = n["kernel_height"] * n["kernel_width"]
-            gic, goc, groups = n["group_input_channels"], n["group_output_channels"], n["groups"]
-            if kind == "XNNConvTranspose2d":  # over input positions
-                macs = _prod(dims(n["input1_id"])) * goc * taps
-                mac_ops.append(MacOp(kind, "transposed_conv", macs, goc * groups, gic, taps,
-                                     dt(n["input1_id"], n["filter_id"]), where))
-            else:  # over output positions (depthwise: one input channel per group)
-                macs = _prod(dims(n["output_id"])) * gic * taps
-                mac_ops.append(MacOp(kind, "depthwise_conv" if kind == "XNNDepthwiseConv2d" else "conv", macs,
-                                     goc * groups, gic, taps, dt(n["input1_id"], n["filter_id"]), where))
-        elif kind == "XNNFullyConnected":
-            x, out = dims(n["input1_id"]), dims(n["output_id"])
-            mac_ops.append(MacOp(kind, "fully_connected", _prod(out) * x[-1], out[-1], x[-1], 1,
-                                 dt(n["input1_id"], n["filter_id"]), where))
-        elif kind == "XNNBatchMatrixMultiply":
-            x, out = dims(n["input1_id"]), dims(n["output_id"])
-            mac_ops.append(MacOp(kind, "matmul", _prod(out) * x[-1], out[-1], x[-1], 1,
-                                 dt(n["input1_id"], n["input2_id"]), where))
-        elif kind == "XNNScaledDotProductAttention":
-            q, v = dims(n["query_id"]), dims(n["value_id"])  # [B, H, L, D], [B, H, S, Dv]
-            mac_ops.append(MacOp(kind, "attention", _prod(q) * v[-2] + _prod(q[:-1]) * v[-2] * v[-1],
-                                 dtype=dt(n["query_id"], n["key_id"]), where=where))
-        else:
-            other[kind] += 1
-
-
-def read_pte(path: Path, manifest: dict | None = None) -> ArtifactGraph:
-    from executorch.exir._serialize._program import deserialize_pte_binary
-
-    data = path.read_bytes()
-    if len(data) < 8 or data[4:6] != b"ET":
-        raise ArtifactError(f"{path}: not an ExecuTorch program (no 'ET..' file identifier)")
-    try:
-        program = deserialize_pte_binary(data).program
-    except Exception as e:
-        raise ArtifactError(f"{path}: cannot parse the ExecuTorch program ({type(e).__name__}: {e})") from None
-    plans = {p.name: p for p in program.execution_plan}
-    if not plans:
-        raise ArtifactError(f"{path}: ExecuTorch program without methods")
-    plan = plans.get("forward") or next(iter(plans.values()))
-    try:
-        def value(i):
-            return plan.values[i].val
-
-        def sizes(i) -> tuple[int, ...]:
-            return tuple(int(s) for s in value(i).sizes)
-
-        def scalar(i) -> str:
-            return {"FLOAT": "fp32", "HALF": "fp16", "CHAR": "int8", "BYTE": "uint8", "INT": "int32"}.get(
-                value(i).scalar_type.name, value(i).scalar_type.name.lower())
-
-        mac_ops, other, uncounted = [], Counter(), []
-        graphs: dict[int, dict] = {}
-        n_delegate_calls = 0
-        for chain in plan.chains:
-            for instr in chain.instructions:
-                args = instr.instr_args
-                kind = type(args).__name__
-                if kind == "DelegateCall":
-                    d = plan.delegates[args.delegate_index]
-                    n_delegate_calls += 1
-                    where = f"{d.id} delegate {args.delegate_index}"
-                    if "xnnpack" not in d.id.lower():
-                        uncounted.append(f"{d.id} delegate (payload not understood)")
-                        continue
-                    if args.delegate_index not in graphs:
-                        ref = d.processed
-                        if ref.location.name != "INLINE":
-                            raise ArtifactError(f"{path}: delegate {args.delegate_index} payload not inline "
-                                                "after deserialisation")
-                        graphs[args.delegate_index] = _xnnpack_graph(
-                            bytes(program.backend_delegate_data[ref.index].data))
-                    _count_xnnpack(graphs[args.delegate_index], where, mac_ops, other)
-                elif kind == "KernelCall":
-                    op = plan.operators[args.op_index]
-                    full = f"{op.name}.{op.overload}" if op.overload else op.name
-                    base = op.name.split("::")[-1]
-                    a = list(args.args)
-                    where = "portable kernels"
-                    if op.name.startswith("aten::") and base in _ET_MAC_KERNELS:
-                        out = sizes(a[-1])
-                        if base in ("convolution", "_convolution", "conv1d", "conv2d", "conv_transpose1d",
-                                    "conv_transpose2d"):
-                            x, w = sizes(a[0]), sizes(a[1])
-                            transposed = base.startswith("conv_transpose") or (
-                                base in ("convolution", "_convolution") and len(a) > 7
-                                and bool(getattr(value(a[6]), "bool_val", False)))
-                            taps = _prod(w[2:])
-                            if transposed:  # weight [C_in, C_out/groups, k…]
-                                groups = x[1] // w[0] if w[0] else 1
-                                mac_ops.append(MacOp(full, "transposed_conv", _prod(x) * w[1] * taps,
-                                                     w[1] * groups, x[1] // max(groups, 1), taps,
-                                                     f"{scalar(a[0])}×{scalar(a[1])}", where))
-                            else:  # weight [C_out, C_in/groups, k…]; depthwise: one input channel per group
-                                kind = "depthwise_conv" if w[1] == 1 and x[1] > 1 else "conv"
-                                mac_ops.append(MacOp(full, kind, _prod(out) * w[1] * taps, w[0], w[1], taps,
-                                                     f"{scalar(a[0])}×{scalar(a[1])}", where))
-                        elif base == "linear":
-                            w = sizes(a[1])
-                            mac_ops.append(MacOp(full, "fully_connected", _prod(out) * w[-1], w[0], w[-1], 1,
-                                                 f"{scalar(a[0])}×{scalar(a[1])}", where))
-                        else:  # mm, bmm, matmul: (a, b, out); addmm, baddbmm: (self, a, b, beta, alpha, out)
-                            lhs = a[1] if base in ("addmm", "baddbmm") else a[0]
-                            rhs = a[2] if base in ("addmm", "baddbmm") else a[1]
-                            k = sizes(lhs)[-1]
-                            mac_ops.append(MacOp(full, "matmul", _prod(out) * k, out[-1], k, 1,
-                                                 f"{scalar(lhs)}×{scalar(rhs)}", where))
-                    elif _ET_MAC_WORDS & set(re.split(r"[_\d]+", base.lower())):
-                        uncounted.append(full)
-                    else:
-                        other[full] += 1
-                else:  # MoveCall, JumpFalseCall, FreeCall: no arithmetic; control flow is flagged
-                    if kind == "JumpFalseCall":
-                        uncounted.append("JumpFalseCall (control flow: ops may run more or less than once)")
-                    other[kind] += 1
-
-        def io_shape(i):
-            v = value(i)
-            return sizes(i) if hasattr(v, "sizes") else None
-
-        codes_shape = io_shape(plan.inputs[0]) if plan.inputs else None
-        audio_shape = io_shape(plan.outputs[0]) if plan.outputs else None
-    except ArtifactError:
-        raise
-    except Exception as e:
-        raise ArtifactError(f"{path}: cannot read the ExecuTorch program ({type(e).__name__}: {e})") from None
-    return ArtifactGraph("executorch", f"ExecuTorch program, method {plan.name!r}, {n_delegate_calls} delegate "
-                         f"call(s) ({', '.join(sorted({d.id for d in plan.delegates})) or 'none'})",
-                         mac_ops, other, uncounted, codes_shape, audio_shape)
-
-
-# ----------------------------------------------------------------------------------------
-# ONNX (.onnx)
-# ----------------------------------------------------------------------------------------
-def read_onnx(path: Path, manifest: dict | None = None) -> ArtifactGraph:
-    """``Conv``/``MatMul``/``Gemm`` nodes of an ONNX model (float or QDQ), shapes from ONNX shape
-    inference; a weight dequantized from an int8 initializer counts as int8."""
-    import onnx
-    from onnx import shape_inference
-
-    try:
-        model = shape_inference.infer_shapes(onnx.load(str(path)))
-    except Exception as e:  # noqa: BLE001 - onnx raises DecodeError, ValidationError, … on a bad file
-        raise ArtifactError(f"{path}: cannot read the ONNX model ({type(e).__name__}: {str(e)[:200]})") from None
-    g = model.graph
-    shapes = {i.name: tuple(i.dims) for i in g.initializer}
-    init_names = {i.name for i in g.initializer}
-    int8_inits = {i.name for i in g.initializer if i.data_type == onnx.TensorProto.INT8}
-    for vi in [*g.input, *g.output, *g.value_info]:
-        dims = vi.type.tensor_type.shape.dim
-        if dims and all(d.HasField("dim_value") for d in dims):
-            shapes[vi.name] = tuple(d.dim_value for d in dims)
-    producer = {o: n for n in g.node for o in n.output}
-
-    def int8(name: str) -> bool:
-        n = producer.get(name)
-        return n is not None and n.op_type == "DequantizeLinear" and (n.input[0] in int8_inits or (
-            producer.get(n.input[0]) is not None and producer[n.input[0]].op_type == "QuantizeLinear"))
-
-    def shape(name: str, node) -> tuple[int, ...]:
-        if name not in shapes:
-            raise ArtifactError(f"{path}: node {node.name}: no static shape for {name!r}")
-        return shapes[name]
-
-    mac_ops, other = [], Counter()
-    for n in g.node:
-        if n.op_type == "Conv":
-            w, out = shape(n.input[1], n), shape(n.output[0], n)
-            dtype = ("int8" if int8(n.input[0]) else "fp32") + "×" + ("int8" if int8(n.input[1]) else "fp32")
-            mac_ops.append(MacOp("Conv", "conv", _prod(out) * _prod(w[1:]), w[0], w[1], _prod(w[2:]), dtype=dtype))
-        elif n.op_type in ("MatMul", "Gemm"):
-            a, out = shape(n.input[0], n), shape(n.output[0], n)
-            trans_a = next((x.i for x in n.attribute if x.name == "transA"), 0) if n.op_type == "Gemm" else 0
-            k = a[0] if trans_a else a[-1]
-            dtype = ("int8" if int8(n.input[0]) else "fp32") + "×" + ("int8" if int8(n.input[1]) else "fp32")
-            weight = n.input[1] in init_names or getattr(producer.get(n.input[1]), "op_type", "") == "DequantizeLinear"
-            kind = "fully_connected" if weight else "matmul"
-            mac_ops.append(MacOp(n.op_type, kind, _prod(out) * k, out[-1], k, 1, dtype=dtype))
-        elif n.op_type not in ("Constant",):
-            other[n.op_type] += 1
-    codes = shapes.get(g.input[0].name) if g.input else None
-    audio = shapes.get(g.output[0].name) if g.output else None
-    return ArtifactGraph("onnx", f"ONNX model, opset {model.opset_import[0].version}", mac_ops, other, [],
-                         codes, audio)
-
-
-# ----------------------------------------------------------------------------------------
-# Core ML (.mlpackage)
-# ----------------------------------------------------------------------------------------
-_MIL_UNCOUNTED = {"lstm", "gru", "rnn", "einsum", "scaled_dot_product_attention", "cond", "while_loop",
-                  "conv_quantized", "linear_quantized"}
-_MIL_INT8_PRODUCERS = {"dequantize", "constexpr_affine_dequantize", "constexpr_blockwise_shift_scale",
-                       "constexpr_lut_to_dense"}
-
-
-def read_mlpackage(path: Path, manifest: dict | None = None) -> ArtifactGraph:
-    _quiet_imports()
-    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
-        from coremltools.models.utils import load_spec
-        from coremltools.proto import MIL_pb2
-    if not path.is_dir() or not (path / "Manifest.json").is_file():
-        raise ArtifactError(f"{path}: not an ML package (no Manifest.json inside)")
-    try:
-        spec = load_spec(str(path))
-    except Exception as e:
-        raise ArtifactError(f"{path}: cannot read the Core ML package ({type(e).__name__}: {e})") from None
-    if spec.WhichOneof("Type") != "mlProgram":
-        raise ArtifactError(f"{path}: a Core ML {spec.WhichOneof('Type')!r} model, not an ML program")
-    functions = spec.mlProgram.functions
-    if "main" not in functions:
-        raise ArtifactError(f"{path}: ML program without a 'main' function")
-    func = functions["main"]
-    block = func.block_specializations[func.opset]
-    dtype_names = {v: k.lower() for k, v in MIL_pb2.DataType.items()}
-    types: dict[str, tuple[tuple[int, ...], str]] = {}
-
-    def tensor_type(vt) -> tuple[tuple[int, ...], str]:
-        if vt.WhichOneof("type") != "tensorType":
-            return (), vt.WhichOneof("type") or "?"
-        tt = vt.tensorType
-        dims = []
-        for d in tt.dimensions:
-            if d.WhichOneof("dimension") != "constant":
-                raise ArtifactError(f"{path}: a tensor with a non-constant dimension ({d})")
-            dims.append(int(d.constant.size))
-        return tuple(dims), {"float16": "fp16", "float32": "fp32"}.get(dtype_names.get(tt.dataType, "?"),
-                                                                       dtype_names.get(tt.dataType, "?"))
-
-    for inp in func.inputs:
-        types[inp.name] = tensor_type(inp.type)
-    producer: dict[str, str] = {}
-    consts: dict[str, object] = {}
-    mac_ops, other, uncounted = [], Counter(), []
-
-    def arg(op, name):
-        """(variable name or None, immediate value or None) of an op's input."""
-        if name not in op.inputs or not op.inputs[name].arguments:
-            return None, None
-        a = op.inputs[name].arguments[0]
-        if a.WhichOneof("binding") == "name":
-            return a.name, consts.get(a.name)
-        return None, _immediate(a.value)
-
-    def walk(blk, where):
-        for op in blk.operations:
-            for out in op.outputs:
-                types[out.name] = tensor_type(out.type)
-                producer[out.name] = op.type
-            if op.type == "const":
-                if "val" in op.attributes:
-                    consts[op.outputs[0].name] = _immediate(op.attributes["val"])
-                continue
-            for sub in op.blocks:
-                walk(sub, f"{where}/{op.type}")
-
-            def dt(var):
-                shape_dtype = types.get(var, ((), "?"))[1]
-                return "int8" if producer.get(var) in _MIL_INT8_PRODUCERS else shape_dtype
-
-            if op.type in ("conv", "conv_transpose", "linear", "matmul"):
-                out_shape = types[op.outputs[0].name][0]
-                x, _ = arg(op, "x")
-                if op.type in ("conv", "conv_transpose", "linear"):
-                    w, _ = arg(op, "weight")
-                    ws = types[w][0]
-                    if op.type == "conv":  # weight [C_out, C_in/groups, k…]
-                        taps = _prod(ws[2:])
-                        _, groups = arg(op, "groups")
-                        kind = "depthwise_conv" if groups and int(groups) > 1 and ws[1] == 1 else "conv"
-                        mac_ops.append(MacOp("conv", kind, _prod(out_shape) * ws[1] * taps, ws[0], ws[1], taps,
-                                             f"{dt(x)}×{dt(w)}", where))
-                    elif op.type == "conv_transpose":  # weight [C_in, C_out/groups, k…], over input positions
-                        taps = _prod(ws[2:])
-                        xs = types[x][0]
-                        _, groups = arg(op, "groups")
-                        g = int(groups) if groups else 1
-                        mac_ops.append(MacOp("conv_transpose", "transposed_conv", _prod(xs) * ws[1] * taps,
-                                             ws[1] * g, ws[0] // g, taps, f"{dt(x)}×{dt(w)}", where))
-                    else:  # weight [D_out, D_in]
-                        mac_ops.append(MacOp("linear", "fully_connected", _prod(out_shape) * ws[1], ws[0], ws[1], 1,
-                                             f"{dt(x)}×{dt(w)}", where))
-                else:
-                    y, _ = arg(op, "y")
-                    xs = types[x][0]
-                    _, tx = arg(op, "transpose_x")
-                    k = xs[0] if len(xs) == 1 else (xs[-2] if tx else xs[-1])
-                    mac_ops.append(MacOp("matmul", "matmul", _prod(out_shape) * k, out_shape[-1] if out_shape else 1,
-                                         k, 1, f"{dt(x)}×{dt(y)}", where))
-            elif op.type in _MIL_UNCOUNTED:
-                uncounted.append(op.type)
-            else:
-                other[op.type] += 1
-
-    try:
-        walk(block, "main")
-        outputs = list(block.outputs)
-        names = [o.name for o in func.inputs]
-        codes = "codes" if "codes" in types else next(
-            (n for n in names if types[n][1].startswith("int")), None)
-        audio_name = next((o for o in spec.description.output if o.name == "audio"), None)
-        audio_shape = None
-        if audio_name is not None:
-            audio_shape = tuple(int(d) for d in audio_name.type.multiArrayType.shape) or None
-        if audio_shape is None and outputs:
-            audio_shape = types.get(outputs[0], ((), ""))[0] or None
-        codes_shape = types[codes][0] if codes else None
-    except ArtifactError:
-        raise
-    except Exception as e:
-        raise ArtifactError(f"{path}: cannot read the ML program ({type(e).__name__}: {e})") from None
-    return ArtifactGraph("coreml", f"Core ML ML program ({func.opset}), function 'main'", mac_ops, other,
-                         uncounted, codes_shape, audio_shape)
-
-
-def _immediate(value):
-    """A MIL ``Value``'s immediate scalar/small tensor (None when it lives in a blob file)."""
-    if value.WhichOneof("value") != "immediateValue":
-        return None
-    imm = value.immediateValue
-    if imm.WhichOneof("value") != "tensor":
-        return None
-    t = imm.tensor
-    for kind in ("ints", "bools", "floats", "longInts", "doubles", "strings"):
-        if t.HasField(kind):
-            vals = list(getattr(t, kind).values)
-            return vals[0] if len(vals) == 1 else vals
-    return None
-
-
-READERS = {"onnx": read_onnx, "executorch": read_pte, "litert": read_tflite, "coreml": read_mlpackage}
 
 
 # ----------------------------------------------------------------------------------------
@@ -936,14 +341,18 @@ def read_artifact(path, manifest: dict | None = None) -> ArtifactGraph:
     path = Path(path)
     if not path.exists():
         raise ArtifactError(f"{path}: no such file")
-    backend = SUFFIXES.get(path.suffix.lower())
+    backend = backend_name_for_suffix(path)
     if backend is None:
         raise ArtifactError(f"{path}: unknown artifact type {path.suffix!r} (expected .pte, .tflite, .onnx or "
                             ".mlpackage)")
     if (backend == "coreml") != path.is_dir():
         raise ArtifactError(f"{path}: a {path.suffix} must be a {'folder' if backend == 'coreml' else 'file'}")
-    _quiet_imports()
-    return READERS[backend](path, manifest)
+    quiet_imports()
+    try:
+        reader = get_backend(backend)
+    except ExportError as e:  # its toolchain is not installed here
+        raise ArtifactError(f"{path}: {e}") from None
+    return reader.read_macs(path, manifest)
 
 
 def analyse_artifact(path) -> ArtifactReport:
@@ -960,7 +369,7 @@ def analyse_artifact(path) -> ArtifactReport:
     problems: list[str] = []
     # chunk size from the program itself, checked against the manifest
     K = graph.codes_shape[-1] if graph.codes_shape and len(graph.codes_shape) == 3 else None
-    samples = _prod(graph.audio_shape) if graph.audio_shape else None
+    samples = prod(graph.audio_shape) if graph.audio_shape else None
     sr = int((manifest or {}).get("sample_rate") or 44100)
     src = []
     if manifest:
@@ -1130,9 +539,9 @@ def main(paths: list[str], as_json: bool = False) -> int:
         if not path.exists():
             print(f"error: {p}: no such file", file=sys.stderr)
             return 2
-        if path.suffix.lower() not in SUFFIXES:
-            print(f"error: {p}: unknown artifact type {path.suffix!r} (expected .pte, .tflite or .mlpackage)",
-                  file=sys.stderr)
+        if backend_name_for_suffix(path) is None:
+            print(f"error: {p}: unknown artifact type {path.suffix!r} (expected .pte, .tflite, .onnx or "
+                  ".mlpackage)", file=sys.stderr)
             return 2
     reports = []
     for p in paths:

@@ -387,7 +387,8 @@ def test_tq64_artifacts_within_budget_and_fvcore(tmp_path):
     _manifest(pte, "executorch-xnnpack", "fp32", dec)
     artifacts = [pte] + sorted(p for d in ("build/litert", "build/coreml", "build/executorch")
                                for p in (ROOT / d).glob("tq64-*")
-                               if p.suffix in am.SUFFIXES and p.with_suffix(".manifest.json").is_file())
+                               if p.suffix in (".pte", ".tflite", ".mlpackage")
+                               and p.with_suffix(".manifest.json").is_file())
     for path in artifacts:
         r = am.analyse_artifact(path)
         assert r.reference.config == "tq64"

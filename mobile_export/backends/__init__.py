@@ -10,9 +10,9 @@ one needs.
 from __future__ import annotations
 
 import importlib
-from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 from ..errors import ExportError
 from ..pipeline import ExportJob, ExportResult, Sources, torch_threads
@@ -26,8 +26,9 @@ class ChunkRunner(Protocol):
     def run_chunk(self, codes, state) -> tuple: ...
 
 
-class Backend(ABC):
-    """One artifact format.  Subclasses set the class attributes and implement three methods."""
+@dataclass(frozen=True)
+class Backend:
+    """One artifact format: what it is called and written as, and how its file is run."""
 
     name: str  # the CLI's --backend value
     format: str  # the manifest's "format"
@@ -35,8 +36,10 @@ class Backend(ABC):
     precisions: tuple[str, ...]  # the first is the default
     packages: tuple[str, ...]  # distributions recorded in the manifest's toolchain
     runtime: str  # how the artifact is run, for the manifest
-    supports_weights_only = False
-    supports_sensitivity = True
+    open_runner: Callable[..., ChunkRunner]  # (path, manifest, threads, **options) for a checked artifact
+    package: str  # mobile_export.backends.<name>: its export and file_macs modules
+    supports_weights_only: bool = False
+    supports_sensitivity: bool = True
 
     def export(self, job: ExportJob, sources: Sources) -> ExportResult:
         """Convert, write, verify and describe one artifact: the package's ``export.export(backend, job,
@@ -46,11 +49,16 @@ class Backend(ABC):
         (tens of small ops) at a time, and on a busy machine a multi-threaded op waits for its
         slowest thread (the tiny decoder ran 30x slower with 2 threads than with 1)."""
         with torch_threads(1):
-            return importlib.import_module(f"{type(self).__module__}.export").export(self, job, sources)
+            return importlib.import_module(f"{self.package}.export").export(self, job, sources)
 
-    @abstractmethod
-    def runner(self, path: Path, manifest: dict, threads: int = 1) -> ChunkRunner:
+    def read_macs(self, path: Path, manifest: dict | None = None):
+        """The MAC ops serialised in an artifact of this format (``file_macs.ArtifactGraph``): the package's
+        ``file_macs.read(path, manifest)``, imported only now (it parses the format with its toolchain)."""
+        return importlib.import_module(f"{self.package}.file_macs").read(path, manifest)
+
+    def runner(self, path: Path, manifest: dict, threads: int = 1, **options) -> ChunkRunner:
         """A chunk runner for an artifact that ``artifact.open_artifact`` has already checked."""
+        return self.open_runner(path, manifest, threads, **options)
 
 
 NAMES = ("executorch", "litert", "coreml", "onnx")

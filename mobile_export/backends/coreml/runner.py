@@ -38,3 +38,9 @@ class CoreMLChunkRunner:
         feeds = {"codes": codes.astype(np.int32), **{s["name"]: v for s, v in zip(self.specs, state)}}
         out = self.model.predict(feeds)
         return out["audio"], [np.asarray(out[f"next_{s['name']}"], dtype=np.float32) for s in self.specs]
+
+
+def open_runner(package, manifest: dict, threads: int = 1, native: bool = False):
+    """The NumPy MIL interpreter (any platform; its BLAS is single-threaded while verifying), or Core ML
+    itself (``native``: macOS only)."""
+    return CoreMLChunkRunner(package, manifest) if native else MILChunkRunner(package, manifest)

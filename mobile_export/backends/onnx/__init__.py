@@ -2,27 +2,13 @@
 
 ``graph`` (torch.onnx export with explicit state), ``quantizer`` (ONNX Runtime's static
 QDQ quantizer fed by the shared streaming calibrator), ``runner`` (an inference session,
-one chunk at a time), ``macs`` (MACs read back from the file), ``export`` (the backend's
-part of the pipeline).
+one chunk at a time), ``export`` (the backend's part of the pipeline), ``file_macs`` (an
+``.onnx`` read back into MAC ops).
 """
 from __future__ import annotations
-
-from pathlib import Path
 
 from .. import Backend
 from .runner import OnnxChunkRunner
 
-
-class OnnxBackend(Backend):
-    name = "onnx"
-    format = "onnxruntime"
-    suffix = ".onnx"
-    precisions = ("int8", "fp32")
-    packages = ("onnx", "onnxruntime")
-    runtime = "onnxruntime"
-
-    def runner(self, path: Path, manifest: dict, threads: int = 1):
-        return OnnxChunkRunner(path, manifest, threads)
-
-
-BACKEND = OnnxBackend()
+BACKEND = Backend("onnx", "onnxruntime", ".onnx", ("int8", "fp32"), ("onnx", "onnxruntime"), "onnxruntime",
+                  OnnxChunkRunner, __name__)

@@ -23,7 +23,7 @@ from ...pipeline import (ExportJob, ExportResult, Sources, artifact_stem, finish
 from ...sensitivity import conv_linear_candidates, layer_gains, sensitivity_record
 from ...snr import snr_db
 from .graph import export_onnx
-from .macs import file_macs
+from .file_macs import read
 from .quantizer import MAC_OPS, quantize
 from .runner import OnnxChunkRunner
 
@@ -82,11 +82,12 @@ def export(backend, job: ExportJob, sources: Sources) -> ExportResult:
     runner = OnnxChunkRunner(path, {"state": [s.to_dict() for s in decoder.state_specs()]}, job.threads)
     verified = verify_artifact(runner, decoder, sources.music, job.precision, RUNTIME, job.threads, job.progress)
     fvcore_total, by_module = chunk_macs(decoder)
-    counted, by_node = file_macs(path)
+    mac_ops = read(path).mac_ops
+    counted = sum(op.macs for op in mac_ops)
     failures = verified.verification.failures()
     if counted != fvcore_total:
         failures.append(f"MACs counted from the .onnx ({counted:,}) differ from fvcore ({fvcore_total:,})")
-    int8_macs = sum(v for name, v in by_node.items() if name not in float_nodes) if int8 else 0
+    int8_macs = sum(op.macs for op in mac_ops if op.int8)  # activation and weight both int8, read from the file
     quantization = quantization_record(
         "fp32 weights and activations" if not int8 else
         "onnxruntime.quantization.quantize_static, QDQ: Conv/MatMul/Gemm weights int8 symmetric per-channel, "
