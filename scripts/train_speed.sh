@@ -4,7 +4,7 @@
 # (the campaign's recipe). Each case trains STEPS steps from scratch on a prepared cache
 # (python -m tqcodec.train.prepare) and reports the median of its steps after the first
 # (which pays for allocation and warm-up). Prints one markdown table row per case.
-# Usage: bash scripts/train_speed.sh CACHE [STEPS]   (default 4; ~1 min per case on a 2-core Xeon)
+# Usage: bash scripts/train_speed.sh CACHE [STEPS]   (default 4)
 set -euo pipefail
 CACHE=${1:?usage: bash scripts/train_speed.sh CACHE [STEPS]}
 STEPS=${2:-4}
