@@ -32,6 +32,7 @@ Inputs may be numpy arrays or torch tensors; the arithmetic is float64.
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -173,7 +174,7 @@ def mean_metrics(results: list[MetricResult]) -> MetricResult:
 def visqol_available() -> bool:
     """Whether ``visqol-python`` can be imported (``pip install visqol-python``)."""
     try:
-        import visqol  # noqa: F401
+        importlib.import_module("visqol")
     except ImportError:
         return False
     return True

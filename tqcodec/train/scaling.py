@@ -63,8 +63,8 @@ def main(argv=None) -> int:
             rows.append(f"| {name} | {seen} | {kbps:.1f} | {m.lsd:.3f} | {m.lsd_l:.3f} | {m.lsd_h:.3f} | {m.snr:.2f} | "
                         f"{result.describe_visqol(vq[codec])} |")
         print(rows[-1] if not (args.compare and i == 0) else "\n".join(rows), flush=True)
-    print(f"\n| checkpoint / codec | audio hours seen | kbps (stereo) | LSD | LSD-L | LSD-H | SNR dB | ViSQOL |\n"
-          f"|---|---|---|---|---|---|---|---|\n" + "\n".join(rows))
+    print("\n| checkpoint / codec | audio hours seen | kbps (stereo) | LSD | LSD-L | LSD-H | SNR dB | ViSQOL |\n"
+          "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows))
     if args.json:
         atomic_write(args.json, json.dumps(dump, indent=1).encode())
     return 0
