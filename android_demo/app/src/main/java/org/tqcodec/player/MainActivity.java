@@ -89,6 +89,7 @@ public final class MainActivity extends Activity implements PlaybackService.Play
     private SeekBar seekBar;
     private Button pauseButton;
     private boolean seeking; // the user is dragging the seek bar
+    private PlayerSession announced; // the session whose length the MediaSession has been told
 
     // the current stream, for seeks (main thread)
     private ModelStore.Model currentModel;
@@ -537,6 +538,10 @@ public final class MainActivity extends Activity implements PlaybackService.Play
             seekBar.setProgress(StatusLines.seekBarValue(s.positionSeconds(), s.durationSeconds(), SEEK_BAR_MAX));
         }
         seekBar.setEnabled(!Double.isNaN(s.durationSeconds()));
+        if (announced != s && !Double.isNaN(s.durationSeconds())) {
+            announced = s; // the header has arrived: the lock screen and notification get the length
+            PlaybackService.command(this, PlaybackService.ACTION_UPDATE);
+        }
         realTime.setText(lines.realTime);
         buffer.setText(lines.buffer);
         underruns.setText(lines.underruns);
