@@ -68,33 +68,41 @@ def main(argv=None) -> int:
     continuous = decode_codes(decoder, codes[:, :, : max(int(p * cfg.sample_rate / hop) for p in points) + window])
     header = SimpleNamespace(sample_rate=cfg.sample_rate, hop_length=hop, frames_per_packet=args.frames_per_packet)
 
-    def seek_snr(target: int, start: int) -> float:
+    def seek_snr(target: int, start: int) -> tuple[float, float]:
+        """(SNR in dB, error level in dB relative to full scale) over the window."""
         out = decode_codes(decoder, codes[:, :, start: target + window])[:, (target - start) * hop:]
-        return snr(continuous[:, target * hop: (target + window) * hop], out, max_lag=0)[0]
+        ref = continuous[:, target * hop: (target + window) * hop]
+        level = 10 * np.log10(max(float(np.mean((out - ref) ** 2)), 1e-20))
+        return snr(ref, out, max_lag=0)[0], level
 
     rows = []
     for p in tqdm(args.prerolls, desc="pre-roll", disable=None):
-        exact, rule = [], []
+        exact, rule, levels = [], [], []
         for t in points:
             f, k, _ = seek_point(header, t, p)
-            exact.append(seek_snr(f, max(0, f - p)))
-            rule.append(seek_snr(f, k * args.frames_per_packet))
-        rows.append((p, float(np.mean(exact)), float(np.min(exact)), float(np.mean(rule)), float(np.min(rule))))
+            exact.append(seek_snr(f, max(0, f - p))[0])
+            value, level = seek_snr(f, k * args.frames_per_packet)
+            rule.append(value)
+            levels.append(level)
+        rows.append((p, float(np.mean(exact)), float(np.min(exact)), float(np.mean(rule)), float(np.min(rule)),
+                     float(np.max(levels))))
 
     print(f"{args.audio.name}, {args.ckpt.name} ({cfg.name}), {len(points)} seek points "
           f"({', '.join(f'{t:.2f}' for t in points)} s), SNR over the {args.window_ms:g} ms after the target, "
           f"against the continuous decode; seek rule at {args.frames_per_packet} frames per packet")
     print()
-    print("| pre-roll frames | ms | SNR exact, mean (dB) | worst | SNR by the seek rule, mean (dB) | worst |")
-    print("|---:|---:|---:|---:|---:|---:|")
-    for p, em, ew, rm, rw in rows:
-        print(f"| {p} | {1000 * p * hop / cfg.sample_rate:.0f} | {em:.2f} | {ew:.2f} | {rm:.2f} | {rw:.2f} |")
+    print("| pre-roll frames | ms | SNR exact, mean (dB) | worst | SNR by the seek rule, mean (dB) | worst "
+          "| loudest seek error, rule (dB FS) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for p, em, ew, rm, rw, lv in rows:
+        print(f"| {p} | {1000 * p * hop / cfg.sample_rate:.0f} | {em:.2f} | {ew:.2f} | {rm:.2f} | {rw:.2f} "
+              f"| {lv:.1f} |")
     plateau = rows[-1][1]
     choice = next(p for p, em, *_ in rows if em >= plateau - args.tolerance_db)
     print()
     print(f"plateau {plateau:.2f} dB (pre-roll {rows[-1][0]}); smallest pre-roll within {args.tolerance_db} dB: "
           f"{choice} frames ({1000 * choice * hop / cfg.sample_rate:.0f} ms)")
-    target = next((p for p, _, ew, _, rw in rows if min(ew, rw) >= args.target_db), None)
+    target = next((p for p, _, ew, _, rw, _ in rows if min(ew, rw) >= args.target_db), None)
     print(f"smallest pre-roll whose worst seek point reaches {args.target_db:g} dB (exact and by the rule): "
           + ("none" if target is None else f"{target} frames ({1000 * target * hop / cfg.sample_rate:.0f} ms)"))
     return 0
