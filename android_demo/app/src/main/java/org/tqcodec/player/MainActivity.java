@@ -332,7 +332,11 @@ public final class MainActivity extends Activity implements PlaybackService.Play
         pauseButton.setText(R.string.resume);
     }
 
-    /** A new session from the packet the seek rule names, with the header the current one read. */
+    /**
+     * A new session from the packet the seek rule names, with the header the current one read.
+     * The seek bar's end (and a MediaSession seek past it) means the last frame: the rule
+     * refuses a start at or past the end.
+     */
     @Override
     public void seekTo(double seconds) {
         PlayerSession s = session;
@@ -340,7 +344,11 @@ public final class MainActivity extends Activity implements PlaybackService.Play
         if (h == null || currentSource == null || currentModel == null) {
             return; // nothing playing, or its header has not arrived: nothing to seek in
         }
-        startRequest(currentModel, currentSource, h, seconds);
+        double target = Math.max(0, seconds);
+        if (h.hasTotalSamples()) {
+            target = Math.min(target, (double) Math.max(0, h.nFrames() - 1) * h.hopLength() / h.sampleRate());
+        }
+        startRequest(currentModel, currentSource, h, target);
     }
 
     @Override

@@ -20,6 +20,7 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
 
 /** The seek rule of docs/bitstream.md on the shared vectors, and a session that plays from a seek. */
 public class SeekPlannerTest {
@@ -39,8 +40,15 @@ public class SeekPlannerTest {
         assertEquals(0, start.startPacket);
         assertEquals(0, start.targetFrame);
         assertEquals(0, start.dropSamples);
-        assertEquals(0, SeekPlanner.plan(h, -3, 64).targetFrame);
-        assertEquals(999, SeekPlanner.plan(h, 3600, 64).targetFrame); // past the end: the last frame
+        assertEquals(999, SeekPlanner.plan(h, 999.5 * 64 / 44100, 64).targetFrame); // the last frame
+        for (double bad : new double[] {-3, Double.NaN, Double.POSITIVE_INFINITY, 1000.0 * 64 / 44100, 3600}) {
+            try {
+                SeekPlanner.plan(h, bad, 64);
+                fail("planned a seek to " + bad + " s");
+            } catch (TqcException e) {
+                assertEquals("invalid_argument", e.kind()); // negative, non-finite, at or past the end
+            }
+        }
         assertEquals(SeekPlanner.plan(h, 1.0, SeekPlanner.SEEK_PREROLL_FRAMES).startPacket,
                 SeekPlanner.plan(h, 1.0).startPacket);
     }
