@@ -167,20 +167,19 @@ def decode_file(in_path, out_path, decode_fn: DecodeFn, geometry: bitstream.Deco
     packets = reader.feed(data) + reader.finish()
     plan = plan_concealment(packets, header.frames_per_packet, header.hop_length)
     audio = decode_plan(plan, packets, decode_fn, header)
-    hop = header.hop_length
-    start_sample = start_frame * hop
+    first_sample = first_packet * header.frames_per_packet * header.hop_length  # where the output begins
     end = audio.shape[1]
     if header.total_samples is not None:
-        end = min(end, header.total_samples - first_packet * header.frames_per_packet * hop)
+        end = min(end, header.total_samples - first_sample)
     if start_seconds is not None and drop >= end:
-        raise bitstream.TQCError("invalid_argument", f"--start {start_seconds:g} s is past the end of the "
-                                 f"stream ({(first_packet * header.frames_per_packet * hop + end) / header.sample_rate:.3f} s"
-                                 f" decodable)", path=path)
+        raise bitstream.TQCError("invalid_argument", f"--start {start_seconds:g} s is past the end of the stream "
+                                 f"({(first_sample + end) / header.sample_rate:.3f} s decodable)", path=path)
     audio = audio[:, drop:end]
     save_audio(out_path, audio, header.sample_rate)
     return DecodeReport(header=header, frames=plan.output_frames,
                         concealed=sum(s[1] for s in plan.steps if s[0] == CONCEAL),
-                        resets=sum(1 for s in plan.steps if s[0] == RESET), start_sample=start_sample,
+                        resets=sum(1 for s in plan.steps if s[0] == RESET),
+                        start_sample=start_frame * header.hop_length,
                         samples=audio.shape[1], events=list(reader.events))
 
 
