@@ -195,6 +195,6 @@ def test_audio_io_resamples_refuses_surround_and_writes_atomically(data_dir, tmp
         load_audio(tmp_path / "missing.wav")
     save_audio(tmp_path / "out.flac", audio, 44_100)
     assert np.allclose(load_audio(tmp_path / "out.flac")[0], audio, atol=1 / 16_000)
-    with pytest.raises(AudioError, match="cannot write here"):
+    with pytest.raises(AudioError, match=r"dir\.wav: folder .*no does not exist"):
         save_audio(tmp_path / "no" / "dir.wav", audio, 44_100)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.flac", "surround.wav"]

@@ -245,6 +245,8 @@ class Trainer:
         if self.segment_length < self.mel_loss.min_length:
             raise ValueError(f"segments of {self.segment_length} samples are shorter than the mel loss's "
                              f"{self.mel_loss.min_length}-sample minimum")
+        # The checkpoint a run started from, kept through resumes so its generators can name it.
+        self.init_from = opts.init_from if state is None else state.get("init_from")
         if opts.init_from and state is None:
             self._init_generator(opts.init_from)
         self.opt_g = torch.optim.AdamW(self.generator.parameters(), lr=opts.lr, betas=opts.betas)
@@ -349,7 +351,7 @@ class Trainer:
         return {
             "format": STATE_FORMAT, "version": STATE_VERSION, "step": self.step, "best_lsd": self.best_lsd,
             "config": self.cfg.to_dict(), "disc": self.opts.disc.to_dict(),
-            "options": self.opts.resume_relevant(),
+            "options": self.opts.resume_relevant(), "init_from": self.init_from,
             "train_tracks": self.train_cache.keys, "val_tracks": self.val_cache.keys,
             "generator": self.generator.state_dict(), "discriminator": self.discriminator.state_dict(),
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
@@ -449,7 +451,7 @@ class Trainer:
     def _save_generator(self, metrics: MetricResult | None) -> None:
         extra = {"run": str(self.run_dir), "train_options": self.opts.resume_relevant(),
                  "val": metrics.to_dict() if metrics else None, "lsd_split_hz": LSD_SPLIT_HZ,
-                 "val_tracks": self.val_cache.keys, "hours_seen": self.hours_seen()}
+                 "val_tracks": self.val_cache.keys, "hours_seen": self.hours_seen(), "init_from": self.init_from}
         if metrics is None:
             save_checkpoint(self.run_dir / "generator.pt", self.generator, step=self.step, extra=extra, half=True)
             return
