@@ -244,6 +244,10 @@ def test_geometry_from_an_artifact_manifest():
     with pytest.raises(bs.TQCError) as e:
         bs.DecoderGeometry.from_manifest({"sample_rate": 44100}, path="x.pte")
     assert e.value.kind == "invalid_argument" and "x.pte" in str(e.value) and "hop" in str(e.value)
+    with pytest.raises(bs.TQCError) as e:  # the schema allows an empty hash: then nothing can be checked
+        bs.DecoderGeometry.from_manifest({"sample_rate": 44100, "hop": 64, "n_codebooks": 10, "codebook_size": 512,
+                                          "checkpoint_sha256": ""}, path="x.pte")
+    assert e.value.kind == "invalid_argument" and "x.pte" in str(e.value) and "fingerprint" in str(e.value)
 
 
 def test_fingerprint_is_checked_first(tmp_path, tiny_header):

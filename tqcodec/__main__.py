@@ -39,10 +39,10 @@ def _stamp(path: Path) -> tuple:
 def _float_decoder(stamp: tuple, chunk_frames: int = 64):
     """(decode_fn, DecoderGeometry) of a checkpoint or pruned decoder file; cached per file
     version, so in-process callers (tests, the fuzzer) load it once."""
-    from mobile_export.prune import load_pruned  # the exact streaming form of the decoder
     from .bitstream import DecoderGeometry
     from .checkpoint import CheckpointError, load_blob
     from .compress import decode_codes
+    from .prune import load_pruned  # the exact streaming form of the decoder
     path = Path(stamp[0])
     load_blob(path)  # a file torch cannot load safely is refused here, with a safe message
     pruned = load_pruned(path)
@@ -55,9 +55,14 @@ def _float_decoder(stamp: tuple, chunk_frames: int = 64):
 
 
 def _artifact_decoder(artifact):
-    from mobile_export.runners import load_runner
+    """Through the ``tqcodec.artifact_decoders`` entry point, so the model layer does not
+    import the export layer above it (docs/developers.md, "Layers")."""
+    from importlib.metadata import entry_points
     from .bitstream import DecoderGeometry
-    runner = load_runner(artifact)
+    found = entry_points(group="tqcodec.artifact_decoders")
+    if not found:
+        raise ValueError("decode --artifact needs the export layer: pip install 'tqcodec-mobile[all]'")
+    runner = next(iter(found)).load()(artifact)  # mobile_export.runners:load_runner
     geometry = DecoderGeometry.from_manifest(runner.manifest, artifact)
     progress = "decode" if sys.stderr.isatty() else None
     return (lambda codes: runner.decode_channels(codes, progress=progress)), geometry

@@ -304,9 +304,16 @@ class DecoderGeometry:
             return DecoderGeometry(sample_rate=int(manifest["sample_rate"]), hop_length=int(manifest["hop"]),
                                    n_q=int(manifest["n_codebooks"]), codebook_size=int(manifest["codebook_size"]),
                                    fingerprint=bytes.fromhex(manifest["checkpoint_sha256"])[:FINGERPRINT_SIZE])
+        except TQCError as e:
+            raise e.located(path=path) from None
         except (KeyError, TypeError, ValueError) as e:
             raise TQCError("invalid_argument", f"artifact manifest lacks a usable {e} entry (needs sample_rate, "
                            f"hop, n_codebooks, codebook_size, checkpoint_sha256)", path=path) from None
+
+    def __post_init__(self):
+        if len(self.fingerprint) != FINGERPRINT_SIZE:
+            raise TQCError("invalid_argument", f"a decoder needs the {FINGERPRINT_SIZE}-byte fingerprint of its "
+                           f"weights to check streams against, got {self.fingerprint.hex() or 'none'}")
 
 
 def check_stream_fits(header: StreamHeader, geometry: DecoderGeometry, path=None, *,
