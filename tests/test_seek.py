@@ -49,6 +49,13 @@ def stream(tmp_path_factory):
                            header=bs.read_header(folder / "s.tqc"))
 
 
+def test_start_inside_the_last_frame_plays_what_is_left(stream):
+    """3.0 s of a 3 s stream: frame 2067 starts at sample 132288 of 132300; 12 samples."""
+    out = stream.folder / "tail.wav"
+    assert cli.main(["decode", "--start", "3.0", str(stream.tqc), str(out), "--ckpt", str(stream.ckpt)]) == 0
+    assert sf.info(out).frames == stream.header.total_samples - math.floor(3.0 * SR / HOP) * HOP == 12
+
+
 def test_seek_point_follows_the_rule():
     h = SimpleNamespace(sample_rate=SR, hop_length=HOP, frames_per_packet=32)
     f, k, drop = seek_point(h, 1.0)
@@ -77,9 +84,9 @@ def test_seek_matches_the_continuous_decode(stream, capsys, start, lenient):
     assert snr(want, got, max_lag=0)[0] >= MIN_SNR_DB
 
 
-@pytest.mark.parametrize("start,says", [("3.0", "past the end"), ("1e9", "past the end"), ("-0.5", "--start")])
+@pytest.mark.parametrize("start,says", [("3.01", "past the end"), ("1e9", "past the end"), ("-0.5", "--start")])
 def test_bad_start_is_one_line(stream, capsys, start, says):
-    out = stream.folder / "bad.wav"
+    out = stream.folder / f"bad_{start}.wav"
     assert cli.main(["decode", "--start", start, str(stream.tqc), str(out), "--ckpt", str(stream.ckpt)]) == 2
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
     assert len(lines) == 1 and lines[0].startswith(f"error: {stream.tqc}") and says in lines[0], lines
