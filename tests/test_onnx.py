@@ -13,7 +13,7 @@ pytest.importorskip("onnxruntime")
 
 from mobile_export import onnx as onnx_cli  # noqa: E402
 from mobile_export.backends import get_backend  # noqa: E402
-from mobile_export.backends.onnx.macs import file_macs  # noqa: E402
+from mobile_export.backends.onnx.file_macs import read as read_onnx  # noqa: E402
 from mobile_export.backends.onnx.runner import OnnxChunkRunner  # noqa: E402
 from mobile_export.manifest import schema_problems  # noqa: E402
 from mobile_export.pipeline import ExportJob, Sources  # noqa: E402
@@ -69,9 +69,10 @@ def test_macs_from_the_file_equal_fvcore(tiny_int8):
     _, path, model = tiny_int8
     from tqcodec.prune import prune
 
-    total, by_node = file_macs(path)
-    assert total == chunk_macs(prune(model, {}).streaming(K))[0]
-    assert len(by_node) == 21  # conv_in, 2 × (1 + K) LSTM matmuls, 3 × (up + 2 convs), conv_out
+    ops = read_onnx(path).mac_ops
+    assert sum(op.macs for op in ops) == chunk_macs(prune(model, {}).streaming(K))[0]
+    assert len(ops) == 21  # conv_in, 2 × (1 + K) LSTM matmuls, 3 × (up + 2 convs), conv_out
+    assert sum(op.macs for op in ops if op.int8) / sum(op.macs for op in ops) == pytest.approx(0.849, abs=0.002)
     r = artifact_macs.analyse_artifact(path)  # profiling.macs --artifact reads .onnx too
     assert r.passed, r.problems
     assert not r.unmatched_artifact and not r.unmatched_reference
