@@ -146,7 +146,7 @@ final class PlayerModel: ObservableObject {
                 let decoder = try await DecoderModelStore.shared.decoder(computeUnits: units) // loaded once
                 var plan: SeekPlan? // a seek needs the header of the stream it seeks in
                 if let seconds, let header {
-                    plan = try SeekPlanner(header: header).plan(seconds: seconds)
+                    plan = try Self.seekPlan(to: seconds, header: header)
                 }
                 let input = try StreamInput.make(origin, expectedFingerprint: decoder.manifest.fingerprint, seek: plan,
                                                  header: header)
@@ -169,6 +169,22 @@ final class PlayerModel: ObservableObject {
                 }
             }
         }
+    }
+
+    /// The plan for a seek from the slider or the lock screen, with the time clamped into
+    /// [0, duration) first: the planner refuses a negative or non-finite time and one at or past
+    /// the end (docs/bitstream.md, "Seeking"), but a slider dragged to either end means the start
+    /// or the last frame. Nil for an empty stream: nothing to seek in, it plays from the start.
+    static func seekPlan(to seconds: Double, header: StreamHeader) throws -> SeekPlan? {
+        var t = seconds > 0 ? seconds : 0 // negative, −0 and NaN: the start
+        if let frames = header.frameCount {
+            guard frames > 0 else {
+                return nil
+            }
+            // the last frame's first sample, (frames − 1) · hop < total_samples: inside [0, duration)
+            t = min(t, Double(frames - 1) * Double(header.hopLength) / Double(header.sampleRate))
+        }
+        return try SeekPlanner(header: header).plan(seconds: t)
     }
 
     private func tearDown() {

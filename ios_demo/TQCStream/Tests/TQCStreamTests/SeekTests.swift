@@ -22,23 +22,64 @@ final class SeekTests: XCTestCase {
         // near the start the pre-roll is what there is
         XCTAssertEqual(try planner.plan(seconds: 0), SeekPlan(targetFrame: 0, startPacket: 0, byteOffset: 52,
                                                               dropSamples: 0, hopLength: 64))
-        let early = planner.plan(targetFrame: 50)
+        let early = try planner.plan(targetFrame: 50)
         XCTAssertEqual(early.startPacket, 0)
         XCTAssertEqual(early.dropSamples, 50 * 64)
         // exactly on a boundary: f − preroll = 3 packets
-        XCTAssertEqual(planner.plan(targetFrame: 64 + 96).startPacket, 3)
-        XCTAssertEqual(planner.plan(targetFrame: 64 + 96).dropSamples, 64 * 64)
-        // clamped: before the start, past the end; refused: not a number
-        XCTAssertEqual(try planner.plan(seconds: -5).targetFrame, 0)
-        XCTAssertEqual(try planner.plan(seconds: 1e9).targetFrame, Int(try XCTUnwrap(tq64.frameCount)))
-        XCTAssertThrowsError(try planner.plan(seconds: .nan)) { error in
-            XCTAssertEqual((error as? TQCError)?.kind, .invalidArgument)
-        }
-        // a live stream has no end to clamp to; sequence numbers wrap at 2^16
+        XCTAssertEqual(try planner.plan(targetFrame: 64 + 96).startPacket, 3)
+        XCTAssertEqual(try planner.plan(targetFrame: 64 + 96).dropSamples, 64 * 64)
+        // a live stream has no end; sequence numbers wrap at 2^16
         let live = try StreamHeader(channels: 1, nQ: 10, fingerprint: TestStreams.fingerprint(31), framesPerPacket: 1)
-        let far = SeekPlanner(header: live, prerollFrames: 0).plan(targetFrame: 70_000)
+        let far = try SeekPlanner(header: live, prerollFrames: 0).plan(targetFrame: 70_000)
         XCTAssertEqual(far.startPacket, 70_000)
         XCTAssertEqual(far.firstSequence, 70_000 - 65_536)
+        XCTAssertEqual(try SeekPlanner(header: live).plan(seconds: 3600).targetFrame, 3600 * 44_100 / 64)
+    }
+
+    /// The spec's refusals, as the Java SeekPlannerTest: a negative or non-finite time, and one at
+    /// or past the end of a stream of known length (f ≥ ceil(total_samples / hop), the frame count).
+    func testRefusesNegativeNonFiniteAndAtOrPastTheEnd() throws {
+        // 1000 whole frames of 64 samples, 32 frames per packet
+        let h = try StreamHeader(channels: 1, nQ: 10, fingerprint: TestStreams.fingerprint(1), framesPerPacket: 32,
+                                 totalSamples: 1000 * 64)
+        let planner = SeekPlanner(header: h)
+        XCTAssertEqual(try planner.plan(seconds: 0.5e-3).targetFrame, 0)          // inside frame 0
+        XCTAssertEqual(try planner.plan(seconds: 999.5 * 64 / 44_100).targetFrame, 999) // the last frame
+        XCTAssertEqual(try planner.plan(seconds: 0).targetFrame, 0)
+        XCTAssertEqual(try planner.plan(seconds: -0.0).targetFrame, 0)
+        XCTAssertEqual(try planner.plan(targetFrame: 999).targetFrame, 999)
+        let atEnd = 1000.0 * 64 / 44_100 // exactly the stream's length
+        for bad in [-3, -1e-12, -Double.leastNonzeroMagnitude, Double.nan, -Double.nan, Double.infinity,
+                    -Double.infinity, atEnd, atEnd.nextUp, 1000.5 * 64 / 44_100, 3600, 1e300] {
+            XCTAssertThrowsError(try planner.plan(seconds: bad), "planned a seek to \(bad) s") { error in
+                XCTAssertEqual((error as? TQCError)?.kind, .invalidArgument, "\(bad) s: \(error)")
+            }
+        }
+        for bad in [-1, Int.min, 1000, 1001, Int.max] {
+            XCTAssertThrowsError(try planner.plan(targetFrame: bad), "planned a seek to frame \(bad)") { error in
+                XCTAssertEqual((error as? TQCError)?.kind, .invalidArgument, "frame \(bad): \(error)")
+            }
+        }
+        // a short last frame still counts: 10 s at hop 64 is 6890.625 frames, so 6891, and the
+        // time of the stream's last sample (frame 6890) is a valid start
+        let tq64 = SeekPlanner(header: self.tq64)
+        XCTAssertEqual(self.tq64.frameCount, 6891)
+        XCTAssertEqual(try tq64.plan(seconds: (441_000.0 - 1) / 44_100).targetFrame, 6890)
+        XCTAssertEqual(try tq64.plan(targetFrame: 6890).targetFrame, 6890)
+        XCTAssertThrowsError(try tq64.plan(seconds: 6891.0 * 64 / 44_100))
+        XCTAssertThrowsError(try tq64.plan(targetFrame: 6891))
+        // an empty stream has nowhere to start
+        let empty = try StreamHeader(channels: 1, nQ: 10, fingerprint: TestStreams.fingerprint(1), totalSamples: 0)
+        XCTAssertThrowsError(try SeekPlanner(header: empty).plan(seconds: 0)) { error in
+            XCTAssertEqual((error as? TQCError)?.kind, .invalidArgument)
+        }
+        XCTAssertThrowsError(try SeekPlanner(header: empty).plan(targetFrame: 0))
+        // a live stream has no end, but a bad time is still bad
+        let live = SeekPlanner(header: try StreamHeader(channels: 1, nQ: 10, fingerprint: TestStreams.fingerprint(1)))
+        for bad in [-1, Double.nan, Double.infinity] {
+            XCTAssertThrowsError(try live.plan(seconds: bad))
+        }
+        XCTAssertThrowsError(try live.plan(targetFrame: -1))
     }
 
     /// For every valid vector, target frame and a few pre-rolls: a reader joining at the
@@ -52,8 +93,12 @@ final class SeekTests: XCTestCase {
             let data = try Vectors.streamBytes(of: name, vector)
             for preroll in [0, 3, SeekPlanner.defaultPrerollFrames] {
                 let planner = SeekPlanner(header: h, prerollFrames: preroll)
-                for f in 0...vector.frames {
-                    let plan = planner.plan(targetFrame: f)
+                if let frames = h.frameCount {
+                    XCTAssertEqual(frames, UInt64(vector.frames), name)
+                    XCTAssertThrowsError(try planner.plan(targetFrame: vector.frames), name) // at the end
+                }
+                for f in 0..<vector.frames {
+                    let plan = try planner.plan(targetFrame: f)
                     XCTAssertEqual(plan.startPacket * h.framesPerPacket * h.hopLength + plan.dropSamples,
                                    plan.startSample, name)
                     XCTAssertLessThanOrEqual(plan.dropSamples, (preroll + h.framesPerPacket) * h.hopLength, name)
@@ -77,7 +122,7 @@ final class SeekTests: XCTestCase {
         let vector = try Vectors.vector(name)
         let h = try Vectors.header(vector.header)
         let data = try Vectors.streamBytes(of: name, vector)
-        let plan = SeekPlanner(header: h, prerollFrames: 5).plan(targetFrame: 27) // k = 2, 11 frames of pre-roll
+        let plan = try SeekPlanner(header: h, prerollFrames: 5).plan(targetFrame: 27) // k = 2, 11 frames of pre-roll
         XCTAssertEqual(plan.startPacket, 2)
         XCTAssertEqual(plan.dropSamples, 11 * 64)
         let reader = try plan.reader(header: h, expectedFingerprint: h.fingerprint)

@@ -22,22 +22,35 @@ public struct SeekPlanner: Sendable {
         self.prerollFrames = prerollFrames
     }
 
-    /// The plan for time `seconds` (clamped to [0, the stream's length] when the header knows it).
-    /// - Throws: `invalid_argument` for a time that is not a finite number.
+    /// The plan for time `seconds`.
+    /// - Throws: `invalid_argument` for a negative or non-finite time, or one at or past the end
+    ///   of a stream of known length (the spec's rule; the Java `SeekPlanner` and Python
+    ///   `seek_point` refuse the same). A caller with a slider clamps into [0, duration) itself.
     public func plan(seconds: Double) throws -> SeekPlan {
-        guard seconds.isFinite else {
-            throw TQCError(.invalidArgument, "seek time must be a finite number of seconds, got \(seconds)")
+        guard seconds.isFinite, seconds >= 0 else {
+            throw TQCError(.invalidArgument, "a start time must be a finite number of seconds >= 0, got \(seconds)")
         }
-        let frame = (max(0, seconds) * Double(header.sampleRate) / Double(header.hopLength)).rounded(.down)
-        return plan(targetFrame: frame >= Double(Int.max / 2) ? Int.max / 2 : Int(frame))
+        let frame = (seconds * Double(header.sampleRate) / Double(header.hopLength)).rounded(.down)
+        if let frames = header.frameCount, frame >= Double(frames) {
+            let shown = frame < 1e18 ? String(Int(frame)) : "\(frame)"
+            throw TQCError(.invalidArgument, "cannot start at \(seconds) s (frame \(shown)): the stream has \(frames) "
+                + "frames (\(Double(header.totalSamples ?? 0) / Double(header.sampleRate)) s)")
+        }
+        // a live stream has no end: far targets saturate rather than overflow Int
+        return try plan(targetFrame: frame >= Double(Int.max / 2) ? Int.max / 2 : Int(frame))
     }
 
-    /// The plan for a target frame (clamped to [0, the stream's frame count] when known).
-    public func plan(targetFrame: Int) -> SeekPlan {
-        var f = max(0, targetFrame)
-        if let frames = header.frameCount, UInt64(f) > frames {
-            f = Int(frames)
+    /// The plan for target frame `targetFrame` (f).
+    /// - Throws: `invalid_argument` for a negative frame, or one at or past the stream's frame
+    ///   count, ceil(total_samples / hop_length), when the header knows it.
+    public func plan(targetFrame: Int) throws -> SeekPlan {
+        guard targetFrame >= 0 else {
+            throw TQCError(.invalidArgument, "a target frame must not be negative, got \(targetFrame)")
         }
+        if let frames = header.frameCount, UInt64(targetFrame) >= frames {
+            throw TQCError(.invalidArgument, "cannot start at frame \(targetFrame): the stream has \(frames) frames")
+        }
+        let f = targetFrame
         let fpp = header.framesPerPacket
         let k = max(0, f - prerollFrames) / fpp // floor: both operands are non-negative here
         return SeekPlan(targetFrame: f, startPacket: k, byteOffset: header.packetOffset(k),
