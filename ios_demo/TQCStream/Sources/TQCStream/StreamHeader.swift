@@ -214,8 +214,19 @@ public struct StreamHeader: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Byte offset of packet `index` in a file: every packet but the last is full size.
-    public func packetOffset(_ index: Int) -> Int {
-        StreamHeader.size + index * packetSize()
+    /// - Throws: `invalid_argument` for a negative index, or one whose offset does not fit in an
+    ///   `Int` (a far seek on a live stream): overflow-checked, so hostile input cannot trap.
+    public func packetOffset(_ index: Int) throws -> Int {
+        guard index >= 0 else {
+            throw TQCError(.invalidArgument, "a packet index must not be negative, got \(index)")
+        }
+        let (body, overflowed) = index.multipliedReportingOverflow(by: packetSize())
+        let (offset, past) = body.addingReportingOverflow(StreamHeader.size)
+        guard !overflowed, !past else {
+            throw TQCError(.invalidArgument, "the byte offset of packet \(index) (\(packetSize()) bytes each) "
+                + "does not fit in a 64-bit integer")
+        }
+        return offset
     }
 
     public var description: String {

@@ -82,6 +82,64 @@ final class SeekTests: XCTestCase {
         XCTAssertThrowsError(try live.plan(targetFrame: -1))
     }
 
+    /// Hostile input on a live stream (no total_samples, so no end to refuse at): a seek whose
+    /// first sample or byte offset does not fit in an Int is `invalid_argument`, never a trap.
+    func testFarSeeksOnALiveStreamAreRefusedNotTrapped() throws {
+        let h = try StreamHeader(channels: 1, nQ: 10, fingerprint: TestStreams.fingerprint(1)) // 369-byte packets
+        XCTAssertNil(h.totalSamples)
+        XCTAssertEqual(h.packetSize(), 369)
+        let live = SeekPlanner(header: h)
+        func refused(_ what: String, _ body: () throws -> Any) {
+            XCTAssertThrowsError(try body(), "planned \(what)") { error in
+                XCTAssertEqual((error as? TQCError)?.kind, .invalidArgument, "\(what): \(error)")
+            }
+        }
+        for bad in [1e300, Double.greatestFiniteMagnitude, 1e19, Double(Int.max), 1e17, 1e15] { // 1e15: f fits, f · 64 not
+            refused("a seek to \(bad) s") { try live.plan(seconds: bad) }
+        }
+        for bad in [Int.max, Int.max - 1, Int.max / 2, Int.max / 64 + 1] {
+            refused("a seek to frame \(bad)") { try live.plan(targetFrame: bad) }
+        }
+        // the largest frame whose first sample f · 64 fits: planned, offsets exact
+        let last = try live.plan(targetFrame: Int.max / 64)
+        XCTAssertEqual(last.startSample, Int.max - 63)
+        XCTAssertEqual(last.startPacket, (Int.max / 64 - 64) / 32)
+        XCTAssertEqual(last.byteOffset, 52 + (Int.max / 64 - 64) / 32 * 369)
+        XCTAssertEqual(last.dropSamples, (Int.max / 64 - last.startPacket * 32) * 64)
+        // large but valid: 10^9 s (about 32 years) into a live stream
+        let far = try live.plan(seconds: 1e9)
+        XCTAssertEqual(far.targetFrame, 689_062_500_000) // 10^9 · 44100 / 64
+        XCTAssertEqual(far.startPacket, (689_062_500_000 - 64) / 32)
+        XCTAssertEqual(far.byteOffset, 52 + (689_062_500_000 - 64) / 32 * 369)
+        XCTAssertEqual(far.startSample, 689_062_500_000 * 64)
+        XCTAssertEqual(far.firstSequence, far.startPacket & 0xFFFF)
+
+        // hop 1, one frame per packet: f · hop fits for every frame, so the byte offset is what overflows
+        let dense = try StreamHeader(channels: 1, nQ: 10, fingerprint: TestStreams.fingerprint(1), hopLength: 1,
+                                     framesPerPacket: 1) // 21-byte packets
+        XCTAssertEqual(dense.packetSize(), 21)
+        let planner = SeekPlanner(header: dense)
+        let maxPacket = (Int.max - 52) / 21 // the last packet whose offset fits
+        let edge = try planner.plan(targetFrame: maxPacket + 64)
+        XCTAssertEqual(edge.startPacket, maxPacket)
+        XCTAssertEqual(edge.byteOffset, 52 + maxPacket * 21)
+        XCTAssertEqual(edge.dropSamples, 64)
+        for bad in [maxPacket + 65, Int.max] {
+            refused("a seek to frame \(bad) of 21-byte packets") { try planner.plan(targetFrame: bad) }
+        }
+        for bad in [1e14, 1e15, 1e300, Double.greatestFiniteMagnitude] { // 1e14: frame 4.41e18 fits, its offset not
+            refused("a seek to \(bad) s of 21-byte packets") { try planner.plan(seconds: bad) }
+        }
+        XCTAssertEqual(try planner.plan(seconds: 1e12).byteOffset, 52 + (44_100_000_000_000_000 - 64) * 21)
+
+        // packetOffset itself is checked for every caller
+        XCTAssertEqual(try dense.packetOffset(0), 52)
+        XCTAssertEqual(try dense.packetOffset(maxPacket), 52 + maxPacket * 21)
+        for bad in [-1, Int.min, maxPacket + 1, Int.max] {
+            refused("the offset of packet \(bad)") { try dense.packetOffset(bad) }
+        }
+    }
+
     /// For every valid vector, target frame and a few pre-rolls: a reader joining at the
     /// planned offset delivers packet k first, and k's frames plus the dropped ones reach f.
     func testAReaderJoinsEveryVectorAtThePlannedPacket() throws {

@@ -14,7 +14,7 @@ final class StreamHeaderTests: XCTestCase {
         XCTAssertNil(h.totalSamples)
         XCTAssertEqual(h.frameRate, 689.0625)
         XCTAssertEqual(h.packetSize(), 729) // the spec's stereo tq64 example
-        XCTAssertEqual(h.packetOffset(3), 52 + 3 * 729)
+        XCTAssertEqual(try h.packetOffset(3), 52 + 3 * 729)
         XCTAssertEqual(h.bitrate.streamBitsPerSecond, 729 * 8 * 689.0625 / 32)
         XCTAssertEqual(h.bitrate.overhead, 9.0 / 720.0, accuracy: 1e-12)
     }

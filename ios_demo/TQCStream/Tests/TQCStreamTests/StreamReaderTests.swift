@@ -120,7 +120,7 @@ final class StreamReaderTests: XCTestCase {
         let h = try header(channels: 2, nQ: 10, fpp: 8, totalSamples: 60 * 64)
         let codes = TestStreams.randomCodes(h, frames: 60, seed: 4)
         let data = TestStreams.stream(h, codes: codes)
-        let at = h.packetOffset(3)
+        let at = try h.packetOffset(3)
         let r = try StreamReader(header: h, firstSequence: 3, offset: at)
         let tail = Array(data[at...])
         let packets = try Vectors.feedAll(r, tail, cuts: Vectors.cuts(.pieces, length: tail.count, seed: 9))

@@ -36,13 +36,18 @@ public struct SeekPlanner: Sendable {
             throw TQCError(.invalidArgument, "cannot start at \(seconds) s (frame \(shown)): the stream has \(frames) "
                 + "frames (\(Double(header.totalSamples ?? 0) / Double(header.sampleRate)) s)")
         }
-        // a live stream has no end: far targets saturate rather than overflow Int
-        return try plan(targetFrame: frame >= Double(Int.max / 2) ? Int.max / 2 : Int(frame))
+        // a live stream has no end, but a frame past Int (2^63, exact as a Double) is no position
+        guard frame < Double(Int.max) else {
+            throw TQCError(.invalidArgument, "cannot start at \(seconds) s (frame \(frame)): "
+                + "past any representable stream position")
+        }
+        return try plan(targetFrame: Int(frame))
     }
 
     /// The plan for target frame `targetFrame` (f).
-    /// - Throws: `invalid_argument` for a negative frame, or one at or past the stream's frame
-    ///   count, ceil(total_samples / hop_length), when the header knows it.
+    /// - Throws: `invalid_argument` for a negative frame, one at or past the stream's frame
+    ///   count, ceil(total_samples / hop_length), when the header knows it, or (a live stream) one
+    ///   whose first sample f · hop or byte offset does not fit in an `Int`.
     public func plan(targetFrame: Int) throws -> SeekPlan {
         guard targetFrame >= 0 else {
             throw TQCError(.invalidArgument, "a target frame must not be negative, got \(targetFrame)")
@@ -51,9 +56,14 @@ public struct SeekPlanner: Sendable {
             throw TQCError(.invalidArgument, "cannot start at frame \(targetFrame): the stream has \(frames) frames")
         }
         let f = targetFrame
+        // startSample is f · hop: refuse rather than trap (dropSamples ≤ f · hop then fits too)
+        guard !f.multipliedReportingOverflow(by: header.hopLength).overflow else {
+            throw TQCError(.invalidArgument, "cannot start at frame \(f): its first sample (frame × hop "
+                + "\(header.hopLength)) does not fit in a 64-bit integer")
+        }
         let fpp = header.framesPerPacket
         let k = max(0, f - prerollFrames) / fpp // floor: both operands are non-negative here
-        return SeekPlan(targetFrame: f, startPacket: k, byteOffset: header.packetOffset(k),
+        return SeekPlan(targetFrame: f, startPacket: k, byteOffset: try header.packetOffset(k),
                         dropSamples: (f - k * fpp) * header.hopLength, hopLength: header.hopLength)
     }
 }

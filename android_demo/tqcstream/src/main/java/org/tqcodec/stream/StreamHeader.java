@@ -234,9 +234,22 @@ public final class StreamHeader {
         return packetSize(framesPerPacket);
     }
 
-    /** Byte offset of packet {@code index} in a file (every packet but the last is full). */
-    public long packetOffset(long index) {
-        return HEADER_SIZE + index * packetSize();
+    /**
+     * Byte offset of packet {@code index} in a file (every packet but the last is full).
+     *
+     * @throws TqcException {@code invalid_argument} for a negative index, or one whose offset does
+     *     not fit in a {@code long} (a far seek on a live stream): checked, never a silent wrap
+     */
+    public long packetOffset(long index) throws TqcException {
+        if (index < 0) {
+            throw new TqcException("invalid_argument", "a packet index must not be negative, got " + index);
+        }
+        try {
+            return Math.addExact(HEADER_SIZE, Math.multiplyExact(index, (long) packetSize()));
+        } catch (ArithmeticException e) {
+            throw new TqcException("invalid_argument", "the byte offset of packet " + index + " (" + packetSize()
+                    + " bytes each) does not fit in a 64-bit integer");
+        }
     }
 
     @Override

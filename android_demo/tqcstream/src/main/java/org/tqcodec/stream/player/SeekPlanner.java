@@ -52,8 +52,9 @@ public final class SeekPlanner {
     /**
      * @param seconds the target
      * @param prerollFrames {@link #SEEK_PREROLL_FRAMES} unless testing another value
-     * @throws TqcException {@code invalid_argument} for a negative or non-finite time, or one at
-     *     or past the end of a stream of known length (the spec's rule)
+     * @throws TqcException {@code invalid_argument} for a negative or non-finite time, one at
+     *     or past the end of a stream of known length (the spec's rule), or (a live stream) one
+     *     whose frame, first sample f · hop or byte offset does not fit in a {@code long}
      */
     public static Plan plan(StreamHeader h, double seconds, int prerollFrames) throws TqcException {
         if (prerollFrames < 0) {
@@ -63,16 +64,28 @@ public final class SeekPlanner {
             throw new TqcException("invalid_argument", "a start time must be a finite number of seconds >= 0, got "
                     + seconds);
         }
-        long f = (long) Math.floor(seconds * h.sampleRate() / h.hopLength());
+        double frame = Math.floor(seconds * h.sampleRate() / h.hopLength());
+        if (frame >= 0x1p63) { // (long) would saturate to Long.MAX_VALUE: a live stream's far seek
+            throw new TqcException("invalid_argument", "cannot start at " + seconds + " s (frame " + frame
+                    + "): past any representable stream position");
+        }
+        long f = (long) frame;
         if (h.hasTotalSamples() && f >= h.nFrames()) {
             throw new TqcException("invalid_argument", "cannot start at " + seconds + " s (frame " + f
                     + "): the stream has " + h.nFrames() + " frames ("
                     + (double) h.totalSamples() / h.sampleRate() + " s)");
         }
+        long startSample;
+        try {
+            startSample = Math.multiplyExact(f, h.hopLength()); // (f − first) · hop ≤ this
+        } catch (ArithmeticException e) {
+            throw new TqcException("invalid_argument", "cannot start at " + seconds + " s (frame " + f
+                    + "): its first sample (frame × hop " + h.hopLength() + ") does not fit in a 64-bit integer");
+        }
         int fpp = h.framesPerPacket();
         long k = Math.max(0, Math.floorDiv(f - prerollFrames, fpp));
         long first = k * fpp;
-        return new Plan(f, k, h.packetOffset(k), first, (f - first) * h.hopLength(), f * h.hopLength());
+        return new Plan(f, k, h.packetOffset(k), first, (f - first) * h.hopLength(), startSample);
     }
 
     public static Plan plan(StreamHeader h, double seconds) throws TqcException {

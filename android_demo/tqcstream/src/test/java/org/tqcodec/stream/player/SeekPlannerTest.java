@@ -53,6 +53,62 @@ public class SeekPlannerTest {
                 SeekPlanner.plan(h, 1.0).startPacket);
     }
 
+    /**
+     * Hostile input on a live stream (no total_samples, so no end to refuse at): a seek whose
+     * frame, first sample or byte offset does not fit in a long is {@code invalid_argument}, not a
+     * silently wrapped (negative) offset.
+     */
+    @Test
+    public void farSeeksOnALiveStreamAreRefusedNotWrapped() throws TqcException {
+        StreamHeader live = new StreamHeader.Builder(1, 10, TestStreams.fingerprint(1)).hopLength(64)
+                .framesPerPacket(32).build(); // 369-byte packets
+        assertFalse(live.hasTotalSamples());
+        assertEquals(369, live.packetSize());
+        // 1e15 s: the frame fits, f · 64 does not; the rest are past a long's frames
+        for (double bad : new double[] {1e300, Double.MAX_VALUE, 1e19, 0x1p63, 1e17, 1e15}) {
+            assertRefused(live, bad);
+        }
+        // large but valid: 10^9 s (about 32 years) into a live stream
+        SeekPlanner.Plan far = SeekPlanner.plan(live, 1e9);
+        assertEquals(689_062_500_000L, far.targetFrame); // 10^9 · 44100 / 64
+        assertEquals((689_062_500_000L - 64) / 32, far.startPacket);
+        assertEquals(52 + (689_062_500_000L - 64) / 32 * 369, far.byteOffset);
+        assertEquals(689_062_500_000L * 64, far.startSample);
+        assertEquals(689_062_500_000L - far.startPacket * 32, far.dropSamples / 64);
+
+        // hop 1, one frame per packet (21 bytes): f · hop fits, so the byte offset is what overflows
+        StreamHeader dense = new StreamHeader.Builder(1, 10, TestStreams.fingerprint(1)).hopLength(1)
+                .framesPerPacket(1).build();
+        assertEquals(21, dense.packetSize());
+        for (double bad : new double[] {1e14, 1e15, 1e300, Double.MAX_VALUE}) { // 1e14: frame 4.41e18 fits
+            assertRefused(dense, bad);
+        }
+        SeekPlanner.Plan ok = SeekPlanner.plan(dense, 1e12);
+        assertEquals(44_100_000_000_000_000L - 64, ok.startPacket);
+        assertEquals(52 + (44_100_000_000_000_000L - 64) * 21, ok.byteOffset);
+
+        // packetOffset itself is checked for every caller
+        long maxPacket = (Long.MAX_VALUE - 52) / 21; // the last packet whose offset fits
+        assertEquals(52, dense.packetOffset(0));
+        assertEquals(52 + maxPacket * 21, dense.packetOffset(maxPacket));
+        for (long bad : new long[] {-1, Long.MIN_VALUE, maxPacket + 1, Long.MAX_VALUE}) {
+            try {
+                long offset = dense.packetOffset(bad);
+                fail("packet " + bad + " at byte " + offset);
+            } catch (TqcException e) {
+                assertEquals("invalid_argument", e.kind());
+            }
+        }
+    }
+
+    private static void assertRefused(StreamHeader h, double seconds) {
+        try {
+            fail("planned a seek to " + seconds + " s: " + SeekPlanner.plan(h, seconds));
+        } catch (TqcException e) {
+            assertEquals(seconds + " s: " + e.getMessage(), "invalid_argument", e.kind());
+        }
+    }
+
     /** Every valid vector, several targets: the packet at the plan's offset is the plan's packet. */
     @Test
     public void aReaderJoiningAtThePlansOffsetGetsThePlansPacketOnTheSharedVectors() throws TqcException {
