@@ -262,7 +262,7 @@ def _load_manifest(path: Path) -> tuple[dict | None, Path | None, list[str]]:
     notes = []
     try:
         mpath = manifest_path(path)
-    except FileNotFoundError:
+    except ArtifactError:  # no manifest beside it: counted from the file alone
         return None, None, notes
     try:
         manifest = read_manifest(mpath)

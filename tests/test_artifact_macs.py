@@ -325,9 +325,9 @@ def _error_line(capsys) -> str:
 def test_user_errors_exit_2(tiny_artifacts, tmp_path, capsys):
     cases = []
     cases.append((tmp_path / "missing.tflite", "no such file"))
-    onnx = tmp_path / "decoder.onnx"
-    onnx.write_bytes(b"\0" * 64)
-    cases.append((onnx, "unknown artifact type '.onnx'"))
+    other = tmp_path / "decoder.bin"
+    other.write_bytes(b"\0" * 64)
+    cases.append((other, "unknown artifact type '.bin'"))
     junk = tmp_path / "junk.tflite"
     junk.write_bytes(bytes(range(256)) * 4)
     cases.append((junk, "not a LiteRT flatbuffer"))
