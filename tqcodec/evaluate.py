@@ -196,3 +196,22 @@ def evaluate(folder, encode_decode, tq_name: str, tq_kbps_stereo: float, compare
             n = min(out.shape[-1], audio.shape[-1])
             result.scores.append(score(f.name, codec.name, rate, audio[:, :n], out[:, :n]))
     return result
+
+
+def reference_codec(ckpt_path):
+    """``(encode_decode, config, meta)``: a checkpoint as ``tqcodec eval`` and the scaling table
+    score it — its encoder, then the pruned streaming decoder (the exact form that ships),
+    stereo as two mono passes, at the config's stereo bitrate."""
+    from .checkpoint import load_checkpoint
+    from .compress import decode_codes, encode_audio
+    from .prune import prune
+
+    model, meta = load_checkpoint(ckpt_path)
+    decoder = prune(model, meta).streaming(64)
+    cfg = model.config
+
+    def encode_decode(audio):
+        codes = encode_audio(model, audio)
+        return decode_codes(decoder, codes.numpy())[:, : audio.shape[-1]], cfg.kbps_stereo
+
+    return encode_decode, cfg, meta

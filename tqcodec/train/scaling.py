@@ -15,25 +15,7 @@ import json
 import sys
 
 from ..atomic import atomic_write
-from ..checkpoint import load_checkpoint
-from ..evaluate import evaluate
-
-
-def encoder_decoder(path: str):
-    """``(encode_decode, config, meta)`` as the eval command builds them."""
-    from mobile_export.prune import prune
-
-    from ..compress import decode_codes, encode_audio
-
-    model, meta = load_checkpoint(path)
-    decoder = prune(model, meta).streaming(64)
-    cfg = model.config
-
-    def encode_decode(audio):
-        codes = encode_audio(model, audio)
-        return decode_codes(decoder, codes.numpy())[:, : audio.shape[-1]], cfg.kbps_stereo
-
-    return encode_decode, cfg, meta
+from ..evaluate import evaluate, reference_codec
 
 
 def main(argv=None) -> int:
@@ -50,7 +32,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     rows, dump = [], {}
     for i, path in enumerate(args.ckpt):
-        encode_decode, cfg, meta = encoder_decoder(path)
+        encode_decode, cfg, meta = reference_codec(path)
         extra = meta.get("extra") or {}
         hours = extra["hours_seen"] + args.base_hours if "hours_seen" in extra else args.hours
         result = evaluate(args.val, encode_decode, cfg.name, cfg.kbps_stereo, compare=args.compare and i == 0,
