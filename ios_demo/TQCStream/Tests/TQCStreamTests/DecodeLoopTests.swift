@@ -16,6 +16,27 @@ final class DecodeLoopTests: XCTestCase {
 
     struct BackendCrashed: Error {}
 
+    /// Packets of 4 frames of code 1, 2, 3, 4, forever.
+    final class EndlessSource: PacketSource {
+        let streamHeader: StreamHeader
+        var sequence = 0
+        var eventCount: Int { 0 }
+        var bytesReceived: Int { 0 }
+
+        init(_ header: StreamHeader) {
+            streamHeader = header
+        }
+
+        func header() throws -> StreamHeader {
+            streamHeader
+        }
+
+        func next() throws -> Packet? {
+            defer { sequence = (sequence + 1) & 0xFFFF }
+            return Packet(sequence: sequence, offset: 0, channels: 1, nQ: 1, frames: 4, codes: [1, 2, 3, 4])
+        }
+    }
+
     /// State {tag, chunks decoded}; the first state made is channel 0's, the next channel 1's
     /// (with `channels` set, states made after a reset cycle through the tags again).
     final class FakeDecoder: ChunkDecoder {
@@ -482,27 +503,8 @@ final class DecodeLoopTests: XCTestCase {
 
     func testStopEndsTheLoopAndClosesTheRing() throws {
         let h = try header(channels: 1, nQ: 1, fpp: 4, totalSamples: nil)
-        final class Endless: PacketSource {
-            let streamHeader: StreamHeader
-            var sequence = 0
-            var eventCount: Int { 0 }
-            var bytesReceived: Int { 0 }
-
-            init(_ header: StreamHeader) {
-                streamHeader = header
-            }
-
-            func header() throws -> StreamHeader {
-                streamHeader
-            }
-
-            func next() throws -> Packet? {
-                defer { sequence = (sequence + 1) & 0xFFFF }
-                return Packet(sequence: sequence, offset: 0, channels: 1, nQ: 1, frames: 4, codes: [1, 2, 3, 4])
-            }
-        }
         let ring = FloatRingBuffer(minimumCapacity: 256)
-        let loop = DecodeLoop(source: Endless(h), decoder: FakeDecoder(k: 4), ring: ring, chunkFrames: 4, hop: Self.hop)
+        let loop = DecodeLoop(source: EndlessSource(h), decoder: FakeDecoder(k: 4), ring: ring, chunkFrames: 4, hop: Self.hop)
         let done = runInBackground(loop)
         let end = Date().addingTimeInterval(10)
         while ring.free > 0 && Date() < end {

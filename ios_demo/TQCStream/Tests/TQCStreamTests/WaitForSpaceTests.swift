@@ -110,7 +110,7 @@ final class WaitForSpaceTests: XCTestCase {
         let h = try StreamHeader(channels: 1, nQ: 1, fingerprint: TestStreams.fingerprint(5), hopLength: 4,
                                  codebookSize: 500, framesPerPacket: 4)
         let ring = FloatRingBuffer(minimumCapacity: 256)
-        let loop = DecodeLoop(source: EndlessSource(h), decoder: DecodeLoopTests.FakeDecoder(k: 4), ring: ring,
+        let loop = DecodeLoop(source: DecodeLoopTests.EndlessSource(h), decoder: DecodeLoopTests.FakeDecoder(k: 4), ring: ring,
                               chunkFrames: 4, hop: 4, outputChannels: 1)
         let done = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
@@ -144,26 +144,5 @@ final class WaitForSpaceTests: XCTestCase {
         XCTAssertEqual(done.wait(timeout: .now() + 5), .success)
         XCTAssertLessThan(Date().timeIntervalSince(stopped), 0.2)
         XCTAssertTrue(ring.isClosed)
-    }
-
-    /// Packets of 4 frames of code 1, 2, 3, 4, forever.
-    final class EndlessSource: PacketSource {
-        let streamHeader: StreamHeader
-        var sequence = 0
-        var eventCount: Int { 0 }
-        var bytesReceived: Int { 0 }
-
-        init(_ header: StreamHeader) {
-            streamHeader = header
-        }
-
-        func header() throws -> StreamHeader {
-            streamHeader
-        }
-
-        func next() throws -> Packet? {
-            defer { sequence = (sequence + 1) & 0xFFFF }
-            return Packet(sequence: sequence, offset: 0, channels: 1, nQ: 1, frames: 4, codes: [1, 2, 3, 4])
-        }
     }
 }

@@ -27,8 +27,7 @@ public class CorruptVectorsTest {
     @Parameters(name = "{0} ({1})")
     public static Collection<Object[]> cases() {
         List<Object[]> out = new ArrayList<>();
-        for (Object c : Json.asList(Vectors.manifest().get("cases"), "cases")) {
-            Map<String, Object> cs = Json.asObject(c, "case");
+        for (Map<String, Object> cs : Vectors.cases()) {
             for (String mode : new String[] {"whole", "pieces", "bytes"}) {
                 out.add(new Object[] {Json.asString(cs.get("file"), "file"), mode, cs});
             }
@@ -51,18 +50,7 @@ public class CorruptVectorsTest {
     }
 
     private StreamReader reader(boolean strict) throws TqcException {
-        StreamReader.Builder b = new StreamReader.Builder().strict(strict).path(file);
-        Object headerFrom = cs.get("header_from");
-        if (headerFrom != null) {
-            Map<String, Object> hj = Json.asObject(Vectors.json(Json.asString(headerFrom, "header_from")).get("header"),
-                    "header");
-            b.header(Vectors.header(hj)).firstSequence(null).offset(0);
-        }
-        Object fp = cs.get("expected_fingerprint");
-        if (fp != null) {
-            b.expectedFingerprint(Vectors.hex(Json.asString(fp, "expected_fingerprint")));
-        }
-        return b.build();
+        return Vectors.caseReader(cs, strict);
     }
 
     private int[] cuts() {

@@ -62,6 +62,35 @@ public final class Vectors {
         return json("manifest.json");
     }
 
+    /** The damage cases of manifest.json, each the JSON object README.md describes. */
+    public static List<Map<String, Object>> cases() {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Object c : Json.asList(manifest().get("cases"), "cases")) {
+            out.add(Json.asObject(c, "case"));
+        }
+        return out;
+    }
+
+    /**
+     * The reader a damage case is read with: strict or streaming, with the case's
+     * {@code header_from} header (a stream joined mid-way, no header of its own) and its
+     * {@code expected_fingerprint}, where it names them.
+     */
+    public static StreamReader caseReader(Map<String, Object> cs, boolean strict) throws TqcException {
+        StreamReader.Builder b = new StreamReader.Builder().strict(strict).path(Json.asString(cs.get("file"), "file"));
+        Object headerFrom = cs.get("header_from");
+        if (headerFrom != null) {
+            Map<String, Object> hj = Json.asObject(json(Json.asString(headerFrom, "header_from")).get("header"),
+                    "header");
+            b.header(header(hj)).firstSequence(null).offset(0);
+        }
+        Object fp = cs.get("expected_fingerprint");
+        if (fp != null) {
+            b.expectedFingerprint(hex(Json.asString(fp, "expected_fingerprint")));
+        }
+        return b.build();
+    }
+
     public static byte[] hex(String s) {
         byte[] out = new byte[s.length() / 2];
         for (int i = 0; i < out.length; i++) {

@@ -87,13 +87,6 @@ public final class PlaybackFocus {
                 playWhenGranted = false;
                 resumeOnGain = false;
                 break;
-            case USER_STOP:
-                pause = playing;
-                abandon = hasFocus;
-                hasFocus = false;
-                playWhenGranted = false;
-                resumeOnGain = false;
-                break;
             case FOCUS_GRANTED:
                 hasFocus = true;
                 if (ducked) {
@@ -109,7 +102,8 @@ public final class PlaybackFocus {
             case FOCUS_DENIED:
                 playWhenGranted = false;
                 break;
-            case FOCUS_LOSS:
+            case USER_STOP:
+            case FOCUS_LOSS: // both end the session: pause and give focus up for good
                 pause = playing;
                 abandon = hasFocus;
                 hasFocus = false;

@@ -32,8 +32,7 @@ public class ConcealmentVectorsTest {
     @Parameters(name = "{0}")
     public static Collection<Object[]> cases() {
         List<Object[]> out = new ArrayList<>();
-        for (Object c : Json.asList(Vectors.manifest().get("cases"), "cases")) {
-            Map<String, Object> cs = Json.asObject(c, "case");
+        for (Map<String, Object> cs : Vectors.cases()) {
             out.add(new Object[] {Json.asString(cs.get("file"), "file"), cs});
         }
         return out;
@@ -48,18 +47,7 @@ public class ConcealmentVectorsTest {
     }
 
     private StreamReader reader() throws TqcException {
-        StreamReader.Builder b = new StreamReader.Builder().strict(false).path(file);
-        Object headerFrom = cs.get("header_from");
-        if (headerFrom != null) {
-            Map<String, Object> hj = Json.asObject(Vectors.json(Json.asString(headerFrom, "header_from")).get("header"),
-                    "header");
-            b.header(Vectors.header(hj)).firstSequence(null).offset(0);
-        }
-        Object fp = cs.get("expected_fingerprint");
-        if (fp != null) {
-            b.expectedFingerprint(Vectors.hex(Json.asString(fp, "expected_fingerprint")));
-        }
-        return b.build();
+        return Vectors.caseReader(cs, false);
     }
 
     private static String stepText(Object step) {
