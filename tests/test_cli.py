@@ -132,7 +132,7 @@ def test_fingerprint_mismatch(tmp_path, ckpt, short_music):
 
 
 def test_eval_compare_on_real_music(tmp_path, ckpt, short_music):
-    r = run("eval", short_music, "--ckpt", ckpt, "--compare", "--json", "--max-seconds", "3")
+    r = run("eval", short_music, "--ckpt", ckpt, "--compare", "--json", "--max-seconds", "3", "--visqol-seconds", "2")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     codecs = set(d["mean"])
@@ -147,4 +147,10 @@ def test_eval_compare_on_real_music(tmp_path, ckpt, short_music):
         else:
             assert any(tool in t for t in d["missing_tools"])
     for row in d["files"]:
-        assert {"lsd", "lsd_l", "lsd_h", "snr"} <= set(row)
+        assert {"lsd", "lsd_l", "lsd_h", "snr", "visqol"} <= set(row)
+    from tqcodec.metrics import visqol_available
+    if visqol_available():  # every codec scored by ViSQOL (MOS-LQO lies in 1..5)
+        assert d["visqol_status"] == "measured"
+        assert all(1.0 <= row["visqol"] <= 5.0 for row in d["files"])
+    else:
+        assert d["visqol_status"] != "measured" and all(row["visqol"] is None for row in d["files"])

@@ -138,29 +138,18 @@ def cmd_info(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    import torch
-    from .compress import decode_codes, encode_audio
-    from .evaluate import evaluate
-    from mobile_export.prune import prune
-    model, meta = _load_model(args.ckpt)
-    decoder = prune(model, meta).streaming(64)
-    cfg = model.config
-
-    def encode_decode(audio):
-        codes = encode_audio(model, audio)
-        out = decode_codes(decoder, codes.numpy())[:, : audio.shape[-1]]
-        return out, cfg.kbps_stereo
-
+    from .checkpoint import resolve_checkpoint
+    from .evaluate import evaluate, reference_codec
+    encode_decode, cfg, meta = reference_codec(resolve_checkpoint(args.ckpt, announce=_note))
     result = evaluate(args.ref_dir, encode_decode, cfg.name, cfg.kbps_stereo, compare=args.compare,
-                      max_seconds=args.max_seconds, progress=not args.json)
+                      max_seconds=args.max_seconds, progress=not args.json,
+                      with_visqol=not args.no_visqol, visqol_seconds=args.visqol_seconds)
     if args.json:
         print(json.dumps({"checkpoint": str(args.ckpt), "config": cfg.name, "trained_steps": meta.get("step"),
                           **result.to_dict()}, indent=2))
     else:
         for s in result.scores:
-            m = s.metrics
-            print(f"{s.file:<40.40s} {s.codec:<14s} {s.kbps:7.1f} kbps  LSD {m.lsd:.3f}  LSD-L {m.lsd_l:.3f}  "
-                  f"LSD-H {m.lsd_h:.3f}  SNR {m.snr:6.2f} dB")
+            print(s.describe(result.visqol_status))
         print()
         print(result.table())
     return 0
@@ -189,12 +178,15 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="print a .tqc header, duration, packets and exact bitrate")
     i.add_argument("input")
     i.set_defaults(fn=cmd_info)
-    v = sub.add_parser("eval", help="LSD / LSD-L / LSD-H / SNR over a folder of music")
+    v = sub.add_parser("eval", help="LSD / LSD-L / LSD-H / SNR / ViSQOL over a folder of music")
     v.add_argument("ref_dir")
     v.add_argument("--ckpt", default=str(DEFAULT_CKPT))
     v.add_argument("--compare", action="store_true", help="also Opus, Vorbis, MP3, AAC at the same stereo bitrate")
     v.add_argument("--json", action="store_true")
     v.add_argument("--max-seconds", type=float, default=30.0, help="seconds scored per file")
+    v.add_argument("--no-visqol", action="store_true", help="skip ViSQOL (about 20 s of CPU per 10-s mono excerpt)")
+    v.add_argument("--visqol-seconds", type=float, default=10.0,
+                   help="seconds per file scored by ViSQOL v3 audio mode (default: %(default)s)")
     v.set_defaults(fn=cmd_eval)
     return p
 
