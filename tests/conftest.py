@@ -23,3 +23,16 @@ def tiny_model():
 
     torch.manual_seed(0)
     return TQCodec(get_config("tiny")).eval()
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    """A tiny-config checkpoint file (seed 0, untrained): what the CLI tests encode and decode with."""
+    from tqcodec.checkpoint import save_checkpoint
+    from tqcodec.configs import get_config
+    from tqcodec.model import TQCodec
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("ck") / "tiny.pt"
+    save_checkpoint(path, TQCodec(get_config("tiny")))
+    return path

@@ -24,16 +24,6 @@ def run(*args):
 
 
 @pytest.fixture(scope="module")
-def ckpt(tmp_path_factory):
-    from tqcodec.configs import get_config
-    from tqcodec.model import TQCodec
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("ck") / "tiny.pt"
-    save_checkpoint(path, TQCodec(get_config("tiny")))
-    return path
-
-
-@pytest.fixture(scope="module")
 def short_music(tmp_path_factory):
     audio, _ = load_audio(CLIP)
     path = tmp_path_factory.mktemp("music") / "clip.flac"

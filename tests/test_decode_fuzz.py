@@ -16,23 +16,12 @@ import pytest
 import torch
 
 from tqcodec import bitstream as bs
-from tqcodec.checkpoint import save_checkpoint
 from tqcodec.concealment import MAX_CONCEAL_FRAMES, plan_concealment
-from tqcodec.configs import get_config
-from tqcodec.model import TQCodec
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("fuzz_decode", ROOT / "scripts" / "fuzz_decode.py")
 fuzz_decode = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fuzz_decode)
-
-
-@pytest.fixture(scope="module")
-def ckpt(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("ck") / "tiny.pt"
-    save_checkpoint(path, TQCodec(get_config("tiny")))
-    return path
 
 
 @pytest.fixture

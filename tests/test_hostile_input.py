@@ -17,20 +17,12 @@ import torch
 
 import tqcodec.__main__ as cli
 from tqcodec import bitstream as bs
-from tqcodec.checkpoint import load_checkpoint, save_checkpoint
+from tqcodec.checkpoint import load_checkpoint
 from tqcodec.concealment import plan_concealment
 from tqcodec.configs import get_config
 from tqcodec.model import TQCodec
 
 SR = 44_100
-
-
-@pytest.fixture(scope="module")
-def ckpt(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("ck") / "tiny.pt"
-    save_checkpoint(path, TQCodec(get_config("tiny")))
-    return path
 
 
 @pytest.fixture(scope="module")
