@@ -111,8 +111,12 @@ public final class FloatRingBuffer: @unchecked Sendable {
         }
         readPosition.store(r &+ Int64(n)) // release: the producer may now overwrite them
         AtomicInt64.fence() // the store above before the load below (the producer fences the other way)
-        let wanted = wantedSpace.loadRelaxed()
-        if wanted > 0 && Int64(capacity) - (w &- (r &+ Int64(n))) >= wanted && wantedSpace.exchange(0) == wanted {
+        let wanted = wantedSpace.load()
+        // The room is judged from the write position as it is now, not as it was when this read
+        // began: the producer may have written since, then asked for more room; an old `w` would
+        // overstate the room and wake it for nothing.
+        if wanted > 0 && Int64(capacity) - (writePosition.load() &- (r &+ Int64(n))) >= wanted
+            && wantedSpace.exchange(0) == wanted {
             spaceMade.signal() // once per sleep: the exchange lets only one reader through
         }
         return n
