@@ -128,3 +128,18 @@ def test_onnx_tq64_int8(tmp_path):
     assert m["quantization"]["int8_mac_share"] == pytest.approx(0.873, abs=0.002)
     assert m["onnx"]["macs_per_chunk_from_file"] == m["onnx"]["macs_per_chunk_fvcore"]
     assert m["gmacs_per_s"] == pytest.approx(6.2, rel=0.02)
+
+
+def test_int8_is_the_fused_u8s8_qdq_pattern(tiny_int8):
+    """uint8 activations, int8 weights read straight from initializers (the LSTM's recurrent weight too,
+    once per unrolled step: graph.fold_weight_identities): the QDQ ONNX Runtime fuses on CPU."""
+    _, path, _ = tiny_int8
+    g = onnx.load(str(path)).graph
+    inits = {i.name: i.data_type for i in g.initializer}
+    producer = {o: n for n in g.node for o in n.output}
+    assert not [n.name for n in g.node if n.op_type == "Identity" and n.input[0] in inits]
+    for n in g.node:
+        if n.op_type in ("Conv", "MatMul") and producer.get(n.input[0], n).op_type == "DequantizeLinear":
+            w, x = producer[n.input[1]], producer[n.input[0]]
+            assert w.op_type == "DequantizeLinear" and inits.get(w.input[0]) == onnx.TensorProto.INT8, n.name
+            assert inits.get(x.input[2]) == onnx.TensorProto.UINT8, n.name  # the activation's zero point

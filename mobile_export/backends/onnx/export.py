@@ -91,7 +91,8 @@ def export(backend, job: ExportJob, sources: Sources) -> ExportResult:
     quantization = quantization_record(
         "fp32 weights and activations" if not int8 else
         "onnxruntime.quantization.quantize_static, QDQ: Conv/MatMul/Gemm weights int8 symmetric per-channel, "
-        "activations int8 per-tensor (min/max over the calibration music, state carried); elementwise ops (ELU, "
+        "activations uint8 asymmetric per-tensor (min/max over the calibration music, state carried; U8S8 is "
+        "the pattern ONNX Runtime fuses into QLinearConv/QLinearMatMul); elementwise ops (ELU, "
         "LSTM cell arithmetic, residual adds), the codebook gather and the state tensors float32",
         keep, int8_macs / counted if counted else 0.0, job.calibration_seconds, sensitivity,
         float_nodes=float_nodes, quantized_op_types=list(MAC_OPS) if int8 else [])

@@ -31,6 +31,37 @@ def export_onnx(decoder: StreamingDecoder, path: Path) -> None:
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
         torch.onnx.export(decoder.eval(), example, str(path), input_names=inputs, output_names=outputs,
                           opset_version=OPSET, dynamo=False, do_constant_folding=True)
+    fold_weight_identities(path)
+
+
+def fold_weight_identities(path: Path) -> int:
+    """Remove the ``Identity`` nodes the exporter puts on a shared weight (the LSTM's recurrent matrix, one
+    per unrolled step): each ``MatMul`` then reads the initializer itself.  Without this, ONNX Runtime's
+    quantizer sees steps 1..K-1's weight as an activation (QDQ: a weight DequantizeLinear → QuantizeLinear
+    → DequantizeLinear run on every call, unfused; QOperator: those MatMuls left float).  Returns how many."""
+    import onnx
+
+    model = onnx.load(str(path))
+    g = model.graph
+    inits = {i.name for i in g.initializer}
+    outputs = {o.name for o in g.output}
+    alias = {n.output[0]: n.input[0] for n in g.node
+             if n.op_type == "Identity" and n.input[0] in inits and n.output[0] not in outputs}
+    if not alias:
+        return 0
+    keep = [n for n in g.node if not (n.op_type == "Identity" and n.output[0] in alias)]
+    for n in keep:
+        for i, name in enumerate(n.input):
+            if name in alias:
+                n.input[i] = alias[name]
+    del g.node[:]
+    g.node.extend(keep)
+    kept_vi = [v for v in g.value_info if v.name not in alias]
+    del g.value_info[:]
+    g.value_info.extend(kept_vi)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return len(alias)
 
 
 def node_module_path(node_name: str) -> str:
