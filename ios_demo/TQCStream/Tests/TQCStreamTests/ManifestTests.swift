@@ -3,14 +3,17 @@ import XCTest
 @testable import TQCStream
 
 final class ManifestTests: XCTestCase {
-    /// Shaped like mobile_export/manifest.py build_manifest's output (values made up; the real
-    /// exporter's output is checked against ManifestContract by tests/test_ios_demo.py).
+    /// A complete manifest as the exporter writes it (values made up): tests/test_manifest_schema.py
+    /// validates it against mobile_export/manifest.schema.json and checks it is the Java tests' sample
+    /// but for the backend's own keys (format, artifact, artifact_sha256, toolchain,
+    /// verification.runtime). The real exporter's output is checked against ManifestContract by
+    /// tests/test_ios_demo.py.
     static let example = """
     {
       "manifest_version": 1,
       "format": "coreml",
       "artifact": "tq64-int8-k16.mlpackage",
-      "artifact_sha256": "00",
+      "artifact_sha256": "9f2c4e1a7b3d5f60819a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f70",
       "artifact_bytes": 1234567,
       "precision": "int8",
       "config": "tq64",
@@ -43,7 +46,35 @@ final class ManifestTests: XCTestCase {
       "state_init": "zeros",
       "call": "outputs = model(codes, *state); audio = outputs[0]; state = outputs[1:]",
       "gmacs_per_s": 1.5,
-      "verification": {"snr_db_vs_float": 31.2, "chunks": 100}
+      "verification": {
+        "snr_db_vs_float": 31.2,
+        "lsd_delta": 0.0021,
+        "max_abs_err": 0.0615,
+        "lsd_float_vs_music": 1.974,
+        "lsd_artifact_vs_music": 1.9761,
+        "seconds_of_music": 2.32,
+        "chunks": 100,
+        "thresholds": {"snr_db_vs_float": 25.0, "lsd_delta": 0.05},
+        "passed": true,
+        "failures": [],
+        "snr_db_by_quarter": [30.4, 31.0, 31.5, 32.1],
+        "runtime": "Core ML: MLModel(path).predict({'codes': int32, <state>: float32, ...}); outputs 'audio' and 'next_<state>' (float32)",
+        "method": "chunk by chunk with state carried from zeros, every excerpt of the calibration music; SNR = 10*log10(sum ref^2 / sum (ref - art)^2) against the float PyTorch decoder"
+      },
+      "quantization": {
+        "scheme": "PT2E static: weights int8 symmetric per-channel, activations int8 per-tensor (histogram observer) on every conv and linear outside keep_float; elementwise ops and state tensors in float32",
+        "keep_float": ["conv_out"],
+        "int8_mac_share": 0.91,
+        "calibration_seconds_per_excerpt": 1.16,
+        "sensitivity": null
+      },
+      "calibration": {
+        "sources": ["chaos_god_clip.ogg[ch0]", "chaos_god_clip.ogg[ch1]"],
+        "label": "shipped clip",
+        "seconds_verified": 2.32,
+        "state": "carried chunk by chunk from zeros"
+      },
+      "toolchain": {"torch": "2.13.0+cpu", "coremltools": "9.0"}
     }
     """
 

@@ -11,7 +11,12 @@ import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
 public class ManifestTest {
-    /** Shaped like mobile_export/manifest.py build_manifest's output (values made up). */
+    /**
+     * A complete manifest as the exporter writes it (values made up): tests/test_manifest_schema.py
+     * validates it against mobile_export/manifest.schema.json and checks it is the Swift tests' sample
+     * but for the backend's own keys (format, artifact, artifact_sha256, toolchain, verification.runtime).
+     * artifact_sha256 stays the placeholder "00" that CallLayoutTest and ArtifactFilesTest rely on.
+     */
     static final String EXAMPLE = "{\n"
             + "  \"manifest_version\": 1,\n"
             + "  \"format\": \"litert\",\n"
@@ -49,7 +54,35 @@ public class ManifestTest {
             + "  \"state_init\": \"zeros\",\n"
             + "  \"call\": \"outputs = model(codes, *state); audio = outputs[0]; state = outputs[1:]\",\n"
             + "  \"gmacs_per_s\": 1.5,\n"
-            + "  \"verification\": {\"snr_db_vs_float\": 31.2, \"chunks\": 100}\n"
+            + "  \"verification\": {\n"
+            + "    \"snr_db_vs_float\": 31.2,\n"
+            + "    \"lsd_delta\": 0.0021,\n"
+            + "    \"max_abs_err\": 0.0615,\n"
+            + "    \"lsd_float_vs_music\": 1.974,\n"
+            + "    \"lsd_artifact_vs_music\": 1.9761,\n"
+            + "    \"seconds_of_music\": 2.32,\n"
+            + "    \"chunks\": 100,\n"
+            + "    \"thresholds\": {\"snr_db_vs_float\": 25.0, \"lsd_delta\": 0.05},\n"
+            + "    \"passed\": true,\n"
+            + "    \"failures\": [],\n"
+            + "    \"snr_db_by_quarter\": [30.4, 31.0, 31.5, 32.1],\n"
+            + "    \"runtime\": \"ai-edge-litert Interpreter(model_path, num_threads).get_signature_runner('serving_default'); feed inputs by name, read outputs by name\",\n"
+            + "    \"method\": \"chunk by chunk with state carried from zeros, every excerpt of the calibration music; SNR = 10*log10(sum ref^2 / sum (ref - art)^2) against the float PyTorch decoder\"\n"
+            + "  },\n"
+            + "  \"quantization\": {\n"
+            + "    \"scheme\": \"PT2E static: weights int8 symmetric per-channel, activations int8 per-tensor (histogram observer) on every conv and linear outside keep_float; elementwise ops and state tensors in float32\",\n"
+            + "    \"keep_float\": [\"conv_out\"],\n"
+            + "    \"int8_mac_share\": 0.91,\n"
+            + "    \"calibration_seconds_per_excerpt\": 1.16,\n"
+            + "    \"sensitivity\": null\n"
+            + "  },\n"
+            + "  \"calibration\": {\n"
+            + "    \"sources\": [\"chaos_god_clip.ogg[ch0]\", \"chaos_god_clip.ogg[ch1]\"],\n"
+            + "    \"label\": \"shipped clip\",\n"
+            + "    \"seconds_verified\": 2.32,\n"
+            + "    \"state\": \"carried chunk by chunk from zeros\"\n"
+            + "  },\n"
+            + "  \"toolchain\": {\"torch\": \"2.13.0+cpu\", \"litert-torch\": \"0.10.0\", \"ai-edge-litert\": \"2.3.0\"}\n"
             + "}\n";
 
     @Test
