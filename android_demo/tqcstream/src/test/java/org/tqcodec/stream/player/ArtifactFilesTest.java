@@ -30,7 +30,7 @@ public class ArtifactFilesTest {
     static String manifest(String format, String artifact, String sha) {
         return ManifestTest.EXAMPLE.replace("\"format\": \"litert\"", "\"format\": \"" + format + "\"")
                 .replace("\"artifact\": \"tq64_int8.tflite\"", "\"artifact\": \"" + artifact + "\"")
-                .replace("\"artifact_sha256\": \"00\"", "\"artifact_sha256\": \"" + sha + "\"");
+                .replace("\"artifact_sha256\": \"" + ManifestTest.ARTIFACT_SHA256 + "\"", "\"artifact_sha256\": \"" + sha + "\"");
     }
 
     static void write(File f, byte[] data) throws IOException {

@@ -132,9 +132,9 @@ public class CallLayoutTest {
     public void namesTheArtifact() throws ManifestException {
         Manifest m = Manifest.parse(ManifestTest.EXAMPLE);
         assertEquals("tq64_int8.tflite", m.artifact());
-        assertEquals("00", m.artifactSha256());
+        assertEquals(ManifestTest.ARTIFACT_SHA256, m.artifactSha256());
         Manifest none = Manifest.parse(ManifestTest.EXAMPLE.replace("\"artifact\": \"tq64_int8.tflite\",", "")
-                .replace("\"artifact_sha256\": \"00\",", ""));
+                .replace("\"artifact_sha256\": \"" + ManifestTest.ARTIFACT_SHA256 + "\",", ""));
         assertNull(none.artifact());
         assertNull(none.artifactSha256());
     }

@@ -11,17 +11,19 @@ import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
 public class ManifestTest {
+    /** EXAMPLE's artifact_sha256 (made up; other tests replace or compare it). */
+    static final String ARTIFACT_SHA256 = "4c1d9e07a2b5f3860d7e1c2b9a4f6e5d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a87";
+
     /**
      * A complete manifest as the exporter writes it (values made up): tests/test_manifest_schema.py
      * validates it against mobile_export/manifest.schema.json and checks it is the Swift tests' sample
      * but for the backend's own keys (format, artifact, artifact_sha256, toolchain, verification.runtime).
-     * artifact_sha256 stays the placeholder "00" that CallLayoutTest and ArtifactFilesTest rely on.
      */
     static final String EXAMPLE = "{\n"
             + "  \"manifest_version\": 1,\n"
             + "  \"format\": \"litert\",\n"
             + "  \"artifact\": \"tq64_int8.tflite\",\n"
-            + "  \"artifact_sha256\": \"00\",\n"
+            + "  \"artifact_sha256\": \"4c1d9e07a2b5f3860d7e1c2b9a4f6e5d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a87\",\n"
             + "  \"artifact_bytes\": 1234567,\n"
             + "  \"precision\": \"int8\",\n"
             + "  \"config\": \"tq64\",\n"
