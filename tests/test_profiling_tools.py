@@ -183,5 +183,5 @@ def test_report_user_errors(tmp_path, capsys):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
     assert report.main(["--ckpt", str(bad), "--artifacts", str(tmp_path), "--out", str(tmp_path / "r")]) == 2
-    assert "not a readable checkpoint" in capsys.readouterr().err
+    assert "bad.pt: not a TQCodec checkpoint" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
