@@ -41,6 +41,11 @@ int64_t tqc_atomic_i64_exchange(tqc_atomic_i64 *atomic, int64_t value) {
     return atomic_exchange_explicit(&atomic->value, value, memory_order_seq_cst);
 }
 
+int tqc_atomic_i64_compare_exchange(tqc_atomic_i64 *atomic, int64_t *expected, int64_t desired) {
+    return atomic_compare_exchange_strong_explicit(&atomic->value, expected, desired, memory_order_seq_cst,
+                                                   memory_order_seq_cst) ? 1 : 0;
+}
+
 void tqc_atomic_fence_seq_cst(void) {
     atomic_thread_fence(memory_order_seq_cst);
 }

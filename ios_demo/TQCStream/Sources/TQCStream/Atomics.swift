@@ -51,6 +51,16 @@ public final class AtomicInt64: @unchecked Sendable {
         tqc_atomic_i64_exchange(raw, value)
     }
 
+    /// Sequentially consistent compare-and-exchange: sets `desired` only if the value is still
+    /// `expected`. Returns whether it did, and the value seen.
+    @inline(__always)
+    @discardableResult
+    public func compareExchange(expected: Int64, desired: Int64) -> (exchanged: Bool, original: Int64) {
+        var seen = expected
+        let done = tqc_atomic_i64_compare_exchange(raw, &seen, desired) != 0
+        return (done, seen)
+    }
+
     /// A sequentially consistent fence: a store before it is visible before a load after it
     /// reads (Dekker's handshake: each side stores its flag, fences, then reads the other's).
     @inline(__always)

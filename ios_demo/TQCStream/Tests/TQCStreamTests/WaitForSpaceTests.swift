@@ -104,6 +104,58 @@ final class WaitForSpaceTests: XCTestCase {
             + String(format: "%.2f s", Date().timeIntervalSince(started)))
     }
 
+    /// The race CI once hit (a producer asleep until its timeout, the stream stalled): the reader
+    /// judges request A, the producer ends that sleep on its own re-check, writes, and sleeps again
+    /// on request B; the reader's clear must not erase B without a signal. A 4-sample ring with
+    /// 3-sample blocks makes that interleaving common; any wait that ends on its timeout fails.
+    func testANewRequestIsNeverClearedWithoutASignal() {
+        let ring = FloatRingBuffer(minimumCapacity: 4)
+        let total = 1 << 18
+        final class Count: @unchecked Sendable { // written by the producer before `done`, read after
+            var timedOut = 0
+        }
+        let count = Count()
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            var block = [Float](repeating: 0, count: 3)
+            var next = 0
+            while next < total {
+                let n = min(block.count, total - next)
+                for i in 0..<n {
+                    block[i] = Float(next + i)
+                }
+                var written = 0
+                while written < n {
+                    written += ring.write(block, range: written..<n)
+                    if written < n && !ring.waitForSpace(n - written, timeout: 2) {
+                        count.timedOut += 1
+                    }
+                }
+                next += n
+            }
+            ring.close()
+            done.signal()
+        }
+        let started = Date()
+        var out = [Float](repeating: 0, count: 3)
+        var expected = 0
+        var rng = SplitMix64(seed: 7)
+        while expected < total && Date().timeIntervalSince(started) < 60 {
+            let want = Int.random(in: 1...out.count, using: &rng)
+            let n = out.withUnsafeMutableBufferPointer { ring.read(into: UnsafeMutableBufferPointer(rebasing: $0[0..<want])) }
+            for i in 0..<n where out[i] != Float(expected + i) {
+                XCTFail("sample \(expected + i) read as \(out[i])")
+                return
+            }
+            expected += n
+        }
+        XCTAssertEqual(expected, total, "stalled")
+        XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(count.timedOut, 0, "a producer slept until its timeout: a wake-up was lost")
+        print("tiny-ring handshake: \(total) samples, \(ring.producerWakeups) producer wake-ups, "
+            + String(format: "%.2f s", Date().timeIntervalSince(started)))
+    }
+
     /// A decode loop whose ring is full and nobody reads (a paused player): before, it woke every
     /// millisecond (~200 wake-ups in 200 ms); now it sleeps, waking only on its safety timeout.
     func testAFullRingCostsAHandfulOfWakeUpsNotOnePerMillisecond() throws {

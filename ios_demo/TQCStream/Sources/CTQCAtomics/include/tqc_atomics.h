@@ -4,7 +4,7 @@
  * Swift (before Synchronization.Atomic, iOS 18) has no atomics of its own, and the
  * render thread of an audio app must not take a lock. These functions are the whole
  * of what the TQCStream ring buffer and counters need: acquire loads, release stores,
- * a fetch-add, an exchange and a fence. The struct is opaque (Swift sees an OpaquePointer) and lives on
+ * a fetch-add, an exchange, a compare-exchange and a fence. The struct is opaque (Swift sees an OpaquePointer) and lives on
  * its own 64-byte cache line, so a producer's and a consumer's counters never share one.
  */
 #ifndef TQC_ATOMICS_H
@@ -34,6 +34,9 @@ void tqc_atomic_i64_store_release(tqc_atomic_i64 *atomic, int64_t value);
 int64_t tqc_atomic_i64_fetch_add(tqc_atomic_i64 *atomic, int64_t delta);
 /* memory_order_seq_cst exchange; returns the value before. */
 int64_t tqc_atomic_i64_exchange(tqc_atomic_i64 *atomic, int64_t value);
+/* memory_order_seq_cst compare-and-exchange: stores `desired` only if the value is `*expected`;
+ * returns 1 if it did, else 0 with the value seen written to `*expected`. */
+int tqc_atomic_i64_compare_exchange(tqc_atomic_i64 *atomic, int64_t *expected, int64_t desired);
 /* A sequentially consistent fence: a store before it and a load after it are not reordered
  * (the waiter / waker handshake of the ring buffer's "wait for room" needs exactly that). */
 void tqc_atomic_fence_seq_cst(void);

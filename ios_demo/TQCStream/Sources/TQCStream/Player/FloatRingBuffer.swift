@@ -20,7 +20,8 @@ import Foundation
 ///
 /// **Waiting for room.** A producer that finds the ring full sleeps in `waitForSpace` on a
 /// semaphore instead of polling: it publishes how many samples it wants, and the consumer,
-/// after a read that leaves at least that much room, signals once. The render thread thus
+/// after a read that leaves at least that much room, clears that very request (a
+/// compare-exchange, so a newer request is never erased unsignalled) and signals once. The render thread thus
 /// never waits and only signals when a producer sleeps and enough room has been made (about
 /// once per chunk-sized read, not once per render call). A timeout bounds every wait, as a
 /// safety net only.
@@ -35,6 +36,7 @@ public final class FloatRingBuffer: @unchecked Sendable {
     private let wantedSpace = AtomicInt64()    // samples a sleeping producer waits for; 0: none sleeps
     private let spaceMade = DispatchSemaphore(value: 0)
     private let wakeups = AtomicInt64()
+    private let wakeRequests = AtomicInt64()   // wakeProducer() calls: a wait that sees it change ends
 
     /// - Parameter minimumCapacity: samples (1...2^30); rounded up to a power of two.
     public init(minimumCapacity: Int) {
@@ -111,43 +113,65 @@ public final class FloatRingBuffer: @unchecked Sendable {
         }
         readPosition.store(r &+ Int64(n)) // release: the producer may now overwrite them
         AtomicInt64.fence() // the store above before the load below (the producer fences the other way)
-        let wanted = wantedSpace.load()
+        let newRead = r &+ Int64(n)
+        var wanted = wantedSpace.load()
         // The room is judged from the write position as it is now, not as it was when this read
         // began: the producer may have written since, then asked for more room; an old `w` would
         // overstate the room and wake it for nothing.
-        if wanted > 0 && Int64(capacity) - (writePosition.load() &- (r &+ Int64(n))) >= wanted
-            && wantedSpace.exchange(0) == wanted {
-            spaceMade.signal() // once per sleep: the exchange lets only one reader through
+        while wanted > 0 && Int64(capacity) - (writePosition.load() &- newRead) >= wanted {
+            // Clear only the request that was judged: if the producer ended that sleep and began
+            // another in between, the exchange would erase the new request without a signal (a
+            // lost wake-up, seen as a producer asleep until its timeout). Judge the new one instead.
+            let (took, seen) = wantedSpace.compareExchange(expected: wanted, desired: 0)
+            if took {
+                spaceMade.signal() // once per request: only one thread clears it
+                break
+            }
+            wanted = seen
         }
         return n
     }
 
     /// Producer: sleep until at least `samples` (clamped to 1...capacity) can be written, the
-    /// ring is woken (`wakeProducer`), or `timeout` passes. Returns true if the room is there.
+    /// ring is woken (`wakeProducer`), or `timeout` passes. Returns true if the room is there;
+    /// false only after a timeout or a wake.
     @discardableResult
     public func waitForSpace(_ samples: Int, timeout: TimeInterval) -> Bool {
         let want = Int64(min(max(samples, 1), capacity))
         if Int64(free) >= want {
             return true
         }
-        wantedSpace.exchange(want)
-        AtomicInt64.fence() // published before the check below reads the consumer's position
-        if Int64(free) >= want {
-            if wantedSpace.exchange(0) == 0 {
-                spaceMade.wait() // a reader saw the request and signals: take it, or the next sleep ends at once
+        let generation = wakeRequests.load()
+        let deadline = DispatchTime.now() + timeout
+        while true {
+            wantedSpace.exchange(want)
+            AtomicInt64.fence() // published before the checks below read the consumer's position
+            if Int64(free) >= want || wakeRequests.load() != generation {
+                if wantedSpace.exchange(0) == 0 {
+                    spaceMade.wait() // a reader or waker cleared the request and signals: take it
+                }
+                return Int64(free) >= want
             }
-            return true
+            let signalled = spaceMade.wait(timeout: deadline) == .success
+            if !signalled && wantedSpace.exchange(0) == 0 {
+                spaceMade.wait() // a signal came between our timeout and the exchange: consume it
+            }
+            wakeups.add(1)
+            if Int64(free) >= want {
+                return true
+            }
+            if !signalled || wakeRequests.load() != generation {
+                return false
+            }
+            // Signalled for a request whose room the producer's own later write used up (the
+            // reader judged it a moment before): not a timeout, so sleep again until the deadline.
         }
-        let signalled = spaceMade.wait(timeout: .now() + timeout) == .success
-        if !signalled && wantedSpace.exchange(0) == 0 {
-            spaceMade.wait() // a reader signalled between our timeout and the exchange: consume it
-        }
-        wakeups.add(1)
-        return Int64(free) >= want
     }
 
     /// Wake a producer sleeping in `waitForSpace` (to stop it), from any thread but the render thread.
     public func wakeProducer() {
+        wakeRequests.add(1)
+        AtomicInt64.fence() // the new generation before the request is read (the producer fences the other way)
         if wantedSpace.exchange(0) != 0 {
             spaceMade.signal()
         }
