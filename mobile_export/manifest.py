@@ -115,6 +115,12 @@ class Manifest:
     hop: int = field(metadata=_meta(minimum=1, maximum=MAX_DIM))
     chunk_frames: int = field(metadata=_meta(minimum=1, maximum=256))
     samples_per_chunk: int = field(metadata=_meta(minimum=1, maximum=MAX_DIM * 256))
+    channels: int = field(metadata=_meta(minimum=1, maximum=2, description=(
+        "channels one call decodes: the first dimension of codes [C, n_q, K], audio [C, 1, samples_per_chunk] "
+        "and every state tensor")))
+    channel_layout: Literal["planar"] = field(metadata=_meta(description=(
+        "planar: channel c is row c of codes, audio and every state tensor (0 left, 1 right); "
+        "each channel keeps its own state and the channels never mix")))
     n_codebooks: int = field(metadata=_meta(minimum=1, maximum=64))
     codebook_size: int = field(metadata=_meta(minimum=2, maximum=65536))
     inputs: list[TensorEntry]
@@ -122,7 +128,7 @@ class Manifest:
     state: list[TensorEntry]
     state_init: Literal["zeros"]
     call: str
-    gmacs_per_s: float = field(metadata=_meta(minimum=0))
+    gmacs_per_s: float = field(metadata=_meta(minimum=0, description="GMAC per second of audio per channel"))
     verification: Verification
     quantization: Quantization
     calibration: Calibration
@@ -229,6 +235,8 @@ def build_manifest(*, backend: str, artifact: Path, precision: str, decoder, sou
         "hop": cfg.hop_length,
         "chunk_frames": decoder.chunk_frames,
         "samples_per_chunk": decoder.samples_per_chunk,
+        "channels": decoder.channels,
+        "channel_layout": decoder.channel_layout(),
         "n_codebooks": cfg.n_codebooks,
         "codebook_size": cfg.codebook_size,
         "inputs": [decoder.input_spec().to_dict()] + [s.to_dict() for s in decoder.state_specs()],

@@ -222,7 +222,7 @@ def finish(backend, job: ExportJob, sources: Sources, decoder: StreamingDecoder,
            verified: Verified, quantization: dict, failures: list[str], runtime: str, detail: dict) -> ExportResult:
     """Count MACs, build the typed manifest, validate it against the schema, write it, print the summary."""
     macs_per_chunk, _ = chunk_macs(decoder)
-    gmacs = macs_per_chunk * decoder.config.sample_rate / decoder.samples_per_chunk / 1e9
+    gmacs = macs_per_chunk * decoder.config.sample_rate / decoder.samples_per_chunk / decoder.channels / 1e9
     failures = list(failures)
     manifest = build_manifest(
         backend=backend.format, artifact=artifact, precision=job.precision, decoder=decoder,

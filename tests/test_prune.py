@@ -2,6 +2,7 @@
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from tqcodec.prune import load_pruned, prune
@@ -55,3 +56,31 @@ def test_native_elu_is_the_same_decoder(tiny_model):
     blocks = sum(len(stage) for stage in native.res_blocks)
     elus = len(native.upsamplers) + 2 * blocks + 1  # before each upsampler, two per residual unit, before conv_out
     assert sum(n.target is torch.ops.aten.elu.default for n in graph.nodes) == elus
+
+
+def test_stereo_step_equals_two_mono_passes(tiny_model):
+    """One stereo call per chunk (codes [2, n_q, K], per-channel state) decodes each channel exactly
+    as its own mono pass does, chunk sizes that do and do not divide the stream."""
+    pruned = prune(tiny_model, {})
+    codes = torch.randint(0, 512, (2, 3, 130))
+    for k in (1, 16, 48):
+        stereo = pruned.streaming(k, channels=2)
+        assert stereo.input_spec().shape == (2, 3, k)
+        assert stereo.output_spec().shape == (2, 1, stereo.samples_per_chunk)
+        assert all(s.shape[0] == 2 for s in stereo.state_specs())
+        y = stereo.decode(codes)
+        mono = pruned.streaming(k)
+        for ch in range(2):
+            assert (y[ch] - mono.decode(codes[ch])).abs().max() <= 1e-5
+    # the channels never mix: changing the right channel's codes leaves the left one bit-exact
+    other = codes.clone()
+    other[1] = torch.randint(0, 512, (3, 130))
+    assert torch.equal(stereo.decode(other)[0], y[0])
+
+
+def test_stereo_decoder_refuses_the_wrong_codes(tiny_model):
+    stereo = prune(tiny_model, {}).streaming(16, channels=2)
+    with pytest.raises(ValueError, match=r"codes \[2, n_q, F\]"):
+        stereo.decode(torch.zeros(3, 32, dtype=torch.int32))
+    with pytest.raises(ValueError, match="channels must be 1"):
+        prune(tiny_model, {}).streaming(16, channels=3)

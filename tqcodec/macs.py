@@ -57,9 +57,10 @@ def chunk_macs(decoder) -> tuple[int, dict[str, int]]:
 
 
 def gmacs_per_second(decoder) -> float:
-    """A ``StreamingDecoder``'s GMAC per second of audio (one chunk's MACs × chunks per second)."""
+    """A ``StreamingDecoder``'s GMAC per second of audio per channel (one chunk's MACs × chunks per
+    second, over its channels): the budget's unit, the same for a mono and a stereo decoder."""
     total, _ = chunk_macs(decoder)
-    return total * decoder.config.sample_rate / decoder.samples_per_chunk / 1e9
+    return total * decoder.config.sample_rate / decoder.samples_per_chunk / decoder.channels / 1e9
 
 
 def deployable_copy(model: nn.Module) -> nn.Module:

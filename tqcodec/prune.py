@@ -42,8 +42,8 @@ class PrunedDecoder:
         dec.load_state_dict(self.decoder_state)
         return dec.eval()
 
-    def streaming(self, chunk_frames: int = 16) -> StreamingDecoder:
-        return StreamingDecoder(self.config, self.tables, self.build_decoder(), chunk_frames).eval()
+    def streaming(self, chunk_frames: int = 16, channels: int = 1) -> StreamingDecoder:
+        return StreamingDecoder(self.config, self.tables, self.build_decoder(), chunk_frames, channels).eval()
 
 
 def prune(model, meta: dict) -> PrunedDecoder:
@@ -94,8 +94,8 @@ def load_pruned(path) -> PrunedDecoder:
     return prune(model, meta)
 
 
-def load_streaming_decoder(path, chunk_frames: int = 16) -> StreamingDecoder:
-    return load_pruned(path).streaming(chunk_frames)
+def load_streaming_decoder(path, chunk_frames: int = 16, channels: int = 1) -> StreamingDecoder:
+    return load_pruned(path).streaming(chunk_frames, channels)
 
 
 def main(argv=None) -> int:

@@ -18,6 +18,14 @@ of K frames.  Everything an exporter needs to see is explicit:
   one ``aten.elu`` per activation, which XNNPACK runs as a single int8 op (ExecuTorch:
   ~10 % less time per chunk than the five-op form). Same function, same weights, same state.
 
+**Channels.** ``channels`` (1 or 2) is the batch dimension of every tensor of the call: codes
+``[C, n_q, K]`` (row 0 left, row 1 right), audio ``[C, 1, 64·K]``, every state tensor ``[C, …]``
+(row c is channel c's own state; the channels never mix). A stereo step decodes both channels
+in one call: the convolutions see a batch of two, and the LSTM's recurrent matmuls become
+two-row matmuls that read each weight once for both channels (the recurrence is bound by
+reading its weights, so the second channel is nearly free there). ``channel_layout()`` names
+this layout for the manifest.
+
 Zero state equals the offline decoder's causal zero padding, so decoding chunk by chunk
 from ``init_state()`` equals ``TQCodec.decode`` (tests check this over minutes of audio).
 """
@@ -67,7 +75,7 @@ def elu(x: torch.Tensor, native: bool = False) -> torch.Tensor:
 
 
 class StatefulConv1d(nn.Module):
-    """Causal stride-1 conv whose left context is an explicit state [1, C_in, ctx]."""
+    """Causal stride-1 conv whose left context is an explicit state [C, C_in, ctx]."""
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None, dilation: int, frames: int):
         super().__init__()
@@ -91,7 +99,8 @@ class PolyphaseConvTranspose1d(nn.Module):
     the state is the previous chunk's last input frame.
     """
 
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None, stride: int, frames: int):
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None, stride: int, frames: int,
+                 channels: int = 1):
         super().__init__()
         c_in, c_out, k = weight.shape
         if k != 2 * stride:
@@ -105,13 +114,13 @@ class PolyphaseConvTranspose1d(nn.Module):
         self.conv.weight.data.copy_(w)
         if bias is not None:
             self.conv.bias.data.copy_(bias.repeat(s).clone())  # own copy: never shared with another op
-        self.stride, self.c_out, self.frames = s, c_out, frames
+        self.stride, self.c_out, self.frames, self.channels = s, c_out, frames, channels
 
     def forward(self, x: torch.Tensor, state: torch.Tensor):
         full = torch.cat([state, x], dim=2)
-        y = self.conv(full)  # [1, s·C_out, T]
-        t = self.frames
-        y = y.reshape(1, self.stride, self.c_out, t).permute(0, 2, 3, 1).reshape(1, self.c_out, t * self.stride)
+        y = self.conv(full)  # [C, s·C_out, T]
+        t, b = self.frames, self.channels
+        y = y.reshape(b, self.stride, self.c_out, t).permute(0, 2, 3, 1).reshape(b, self.c_out, t * self.stride)
         return y, full[:, :, t:]
 
 
@@ -136,12 +145,16 @@ class GateLSTMLayer(nn.Module):
         self.hidden, self.frames = hidden, frames
 
     def forward(self, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
-        """x [T, H_in] → y [T, H]; h, c [1, H]."""
+        """x [T·C, H_in] (frame-major: row t·C + ch) → y [T·C, H]; h, c [C, H].
+
+        Frame-major rows make each step's input one contiguous slice ``xp[t·C:(t+1)·C]`` and
+        the output one concatenation, the same graph for mono and stereo."""
         xp = self.input_proj(x)
         outs = []
         H = self.hidden
+        C = h.shape[0]
         for t in range(self.frames):
-            gates = xp[t:t + 1] + self.recurrent(h)
+            gates = xp[t * C:(t + 1) * C] + self.recurrent(h)
             ifo = torch.sigmoid(gates[:, :3 * H])
             g = torch.tanh(gates[:, 3 * H:])
             c = ifo[:, H:2 * H] * c + ifo[:, :H] * g
@@ -171,11 +184,19 @@ def _bias(conv: nn.Module) -> torch.Tensor | None:
     return None if conv.bias is None else conv.bias.detach()
 
 
-class StreamingDecoder(nn.Module):
-    """Codes [1, n_q, K] (int32) + state → audio [1, 1, 64·K] + new state."""
+CHANNEL_LAYOUT = "planar"  # the manifest's name for: batch dimension = channel, row 0 left, row 1 right
+MAX_CHANNELS = 2
 
-    def __init__(self, config: CodecConfig, lookup_tables: torch.Tensor, decoder: nn.Module, chunk_frames: int = 16):
+
+class StreamingDecoder(nn.Module):
+    """Codes [C, n_q, K] (int32) + state → audio [C, 1, 64·K] + new state (C = ``channels``)."""
+
+    def __init__(self, config: CodecConfig, lookup_tables: torch.Tensor, decoder: nn.Module, chunk_frames: int = 16,
+                 channels: int = 1):
         super().__init__()
+        if not 1 <= channels <= MAX_CHANNELS:
+            raise ValueError(f"channels must be 1 (mono) or 2 (stereo), got {channels}")
+        self.channels = channels
         if config.subband:
             raise ValueError(f"config {config.name!r}: the streaming decoder supports full-band configs "
                              "(tq32/tq64/tq128); subband streaming export is not implemented")
@@ -203,7 +224,7 @@ class StreamingDecoder(nn.Module):
         for ratio in config.ratios:
             assert isinstance(layers[idx], nn.ELU)
             tr = layers[idx + 1].convtr
-            self.upsamplers.append(PolyphaseConvTranspose1d(tr.weight.detach(), _bias(tr), ratio, frames))
+            self.upsamplers.append(PolyphaseConvTranspose1d(tr.weight.detach(), _bias(tr), ratio, frames, channels))
             frames *= ratio
             idx += 2
             stage = nn.ModuleList()
@@ -245,34 +266,41 @@ class StreamingDecoder(nn.Module):
 
     # -- state layout ---------------------------------------------------------------
     def state_specs(self) -> list[TensorSpec]:
-        """Every state tensor, in call order (this order is the artifact's contract)."""
-        specs = [TensorSpec("conv_in", (1, self.latent_dim, self.conv_in.context), "float32")]
+        """Every state tensor, in call order (this order is the artifact's contract); the first
+        dimension is the channel."""
+        C = self.channels
+        specs = [TensorSpec("conv_in", (C, self.latent_dim, self.conv_in.context), "float32")]
         for i, layer in enumerate(self.lstm):
-            specs.append(TensorSpec(f"lstm{i}_h", (1, layer.hidden), "float32"))
-            specs.append(TensorSpec(f"lstm{i}_c", (1, layer.hidden), "float32"))
+            specs.append(TensorSpec(f"lstm{i}_h", (C, layer.hidden), "float32"))
+            specs.append(TensorSpec(f"lstm{i}_c", (C, layer.hidden), "float32"))
         for s, (up, stage) in enumerate(zip(self.upsamplers, self.res_blocks)):
-            specs.append(TensorSpec(f"up{s}", (1, up.conv.in_channels, 1), "float32"))
+            specs.append(TensorSpec(f"up{s}", (C, up.conv.in_channels, 1), "float32"))
             for r, block in enumerate(stage):
-                specs.append(TensorSpec(f"up{s}_res{r}", (1, block.conv_a.conv.in_channels, block.conv_a.context),
+                specs.append(TensorSpec(f"up{s}_res{r}", (C, block.conv_a.conv.in_channels, block.conv_a.context),
                                         "float32"))
-        specs.append(TensorSpec("conv_out", (1, self.conv_out.conv.in_channels, self.conv_out.context), "float32"))
+        specs.append(TensorSpec("conv_out", (C, self.conv_out.conv.in_channels, self.conv_out.context), "float32"))
         return specs
 
     def input_spec(self) -> TensorSpec:
-        return TensorSpec("codes", (1, self.n_q, self.chunk_frames), "int32")
+        return TensorSpec("codes", (self.channels, self.n_q, self.chunk_frames), "int32")
 
     def output_spec(self) -> TensorSpec:
-        return TensorSpec("audio", (1, 1, self.samples_per_chunk), "float32")
+        return TensorSpec("audio", (self.channels, 1, self.samples_per_chunk), "float32")
+
+    def channel_layout(self) -> str:
+        """How channels sit in the call (``CHANNEL_LAYOUT``): the first dimension of codes,
+        audio and every state tensor; row 0 is the left channel, row 1 the right."""
+        return CHANNEL_LAYOUT
 
     def init_state(self) -> list[torch.Tensor]:
         return [torch.zeros(s.shape) for s in self.state_specs()]
 
     # -- the step -------------------------------------------------------------------
     def embed(self, codes: torch.Tensor) -> torch.Tensor:
-        """codes [1, n_q, K] → latent [1, d, K] (sum of per-stage table rows)."""
+        """codes [C, n_q, K] → latent [C, d, K] (sum of per-stage table rows)."""
         flat = (codes.to(torch.int32) + self.offsets).reshape(-1)
-        rows = F.embedding(flat, self.table).reshape(self.n_q, self.chunk_frames, self.latent_dim)
-        return rows.sum(0).t().unsqueeze(0)
+        rows = F.embedding(flat, self.table).reshape(self.channels, self.n_q, self.chunk_frames, self.latent_dim)
+        return rows.sum(1).transpose(1, 2)
 
     def sections(self) -> list[tuple[str, int]]:
         """The step's stages in order, each with how many state tensors it owns (``state_specs``
@@ -288,12 +316,13 @@ class StreamingDecoder(nn.Module):
         if name == "front":
             return self.conv_in(self.embed(x), state[0])
         if name == "lstm":
-            seq = skip = x[0].t()  # [K, C]
+            C, K = self.channels, self.chunk_frames
+            seq = skip = x.permute(2, 0, 1).reshape(K * C, -1)  # [C, D, K] → frame-major rows [K·C, D]
             new_state = []
             for i, layer in enumerate(self.lstm):
                 seq, h, c = layer(seq, state[2 * i], state[2 * i + 1])
                 new_state += [h, c]
-            return ((seq + skip).t().unsqueeze(0), *new_state)
+            return ((seq + skip).reshape(K, C, -1).permute(1, 2, 0), *new_state)
         if name == "output":
             return self.conv_out(elu(x, self.native_elu), state[0])
         s = int(name.removeprefix("stage"))
@@ -314,7 +343,14 @@ class StreamingDecoder(nn.Module):
 
     @torch.no_grad()
     def decode(self, codes: torch.Tensor, progress: bool = False) -> torch.Tensor:
-        """Decode codes [n_q, F] (F a multiple of K, else zero-padded and trimmed) chunk by chunk."""
+        """Decode codes chunk by chunk (F a multiple of K, else zero-padded and trimmed): [n_q, F] →
+        [F·hop] on a mono decoder, [C, n_q, F] → [C, F·hop] on any."""
+        mono = codes.dim() == 2
+        if mono:
+            codes = codes[None]
+        if codes.dim() != 3 or codes.shape[0] != self.channels:
+            raise ValueError(f"a {self.channels}-channel decoder decodes codes [{self.channels}, n_q, F]"
+                             + (" or [n_q, F]" if self.channels == 1 else "") + f", got {list(codes.shape)}")
         K = self.chunk_frames
         frames = codes.shape[-1]
         padded = F.pad(codes.to(torch.int32), (0, (-frames) % K))
@@ -325,6 +361,7 @@ class StreamingDecoder(nn.Module):
             from tqdm import tqdm
             chunks = tqdm(chunks, desc="decode", unit="chunk", leave=False)
         for start in chunks:
-            y, *state = self(padded[None, :, start:start + K], *state)
-            out.append(y[0, 0])
-        return torch.cat(out)[: frames * self.config.hop_length]
+            y, *state = self(padded[:, :, start:start + K], *state)
+            out.append(y[:, 0])
+        audio = torch.cat(out, dim=1)[:, : frames * self.config.hop_length]
+        return audio[0] if mono else audio
