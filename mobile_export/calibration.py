@@ -86,27 +86,40 @@ def progress_bar(desc: str | None, total: int):
     return tqdm(total=total, desc=desc, unit="chunk", leave=False, disable=not sys.stderr.isatty())
 
 
+def channel_groups(excerpts: int, channels: int) -> int:
+    """How many ``channels``-channel excerpts N mono excerpts make: consecutive excerpts are the
+    channels of one (a stereo file's left and right are consecutive; an odd last one is left out)."""
+    groups = excerpts // channels
+    if groups < 1:
+        raise ValueError(f"a {channels}-channel decoder needs at least {channels} mono excerpts of music, "
+                         f"got {excerpts}")
+    return groups
+
+
 def stream_codes(step: Step, init_state: Callable[[], list], codes: torch.Tensor, chunk_frames: int,
-                 max_chunks: int | None = None, desc: str | None = None) -> Iterator[tuple[int, int, object]]:
-    """Run ``step(codes [1, n_q, K] int32, state) -> (audio, state)`` over codes [N, n_q, F] chunk by
+                 max_chunks: int | None = None, desc: str | None = None,
+                 channels: int = 1) -> Iterator[tuple[int, int, object]]:
+    """Run ``step(codes [C, n_q, K] int32, state) -> (audio, state)`` over codes [N, n_q, F] chunk by
     chunk, state carried from ``init_state()`` through each excerpt, exactly as the phone runs it.
 
     Every exporter calibrates and simulates through this: the state tensors are activations
     too, and one chunk from zero state would see neither the LSTM's settled h/c nor the
-    convolutions' filled context.  Yields (excerpt index, chunk start frame, audio chunk).
+    convolutions' filled context.  A ``channels``-channel step takes C consecutive mono
+    excerpts at once (``channel_groups``).  Yields (group index, chunk start frame, audio chunk).
     """
-    K = chunk_frames
+    K, C = chunk_frames, channels
+    groups = channel_groups(codes.shape[0], C)
     per_excerpt = codes.shape[-1] // K
     if max_chunks is not None:
         per_excerpt = min(per_excerpt, max_chunks)
-    bar = progress_bar(desc, codes.shape[0] * per_excerpt)
+    bar = progress_bar(desc, groups * per_excerpt)
     try:
         with torch.no_grad():
-            for i in range(codes.shape[0]):
+            for i in range(groups):
                 state = init_state()
                 for c in range(per_excerpt):
                     start = c * K
-                    audio, state = step(codes[i:i + 1, :, start:start + K].to(torch.int32), state)
+                    audio, state = step(codes[i * C:(i + 1) * C, :, start:start + K].to(torch.int32), state)
                     if bar is not None:
                         bar.update(1)
                     yield i, start, audio

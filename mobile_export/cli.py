@@ -37,6 +37,9 @@ def parser(backend: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="output folder (default: build/<backend>)")
     p.add_argument("--precision", default=None, help="int8 (default), fp32, or fp16 (Core ML)")
     p.add_argument("--chunk-frames", type=int, default=16, help="frames per call (K; 64 samples each; default 16)")
+    p.add_argument("--channels", type=int, default=2, choices=(1, 2),
+                   help="channels one call decodes: 2 (default) decodes stereo in one call (codes [2, n_q, K], "
+                        "per-channel state); 1 decodes one channel per call")
     p.add_argument("--calibration", default=None,
                    help="audio file or folder for calibration and verification (default: the shipped clip, 24 s)")
     p.add_argument("--calibration-seconds", type=float, default=None, metavar="S",
@@ -62,7 +65,7 @@ def main(argv=None, backend: str | None = None) -> int:
         b = get_backend(name)
         job = ExportJob(
             ckpt=Path(args.ckpt), out_dir=Path(args.out or f"build/{name}"), precision=args.precision or b.precisions[0],
-            chunk_frames=args.chunk_frames, calibration=args.calibration,
+            chunk_frames=args.chunk_frames, channels=args.channels, calibration=args.calibration,
             calibration_seconds=args.calibration_seconds,
             keep_float=None if args.keep_float is None else tuple(k for k in args.keep_float.split(",") if k),
             sensitivity_seconds=args.sensitivity, threads=args.threads, progress=sys.stderr.isatty(),

@@ -25,7 +25,7 @@ from tqcodec.macs import chunk_macs
 from tqcodec.prune import PrunedDecoder, load_pruned
 from tqcodec.streaming import StreamingDecoder
 
-from .calibration import MusicCodes, load_music
+from .calibration import MusicCodes, channel_groups, load_music
 from .errors import ExportError
 from .manifest import build_manifest, write_manifest
 from .snr import snr_db
@@ -45,6 +45,7 @@ class ExportJob:
     out_dir: Path
     precision: str = "int8"
     chunk_frames: int = 16
+    channels: int = 2  # 2: one call decodes both channels of stereo music; 1: one channel per call
     calibration: str | None = None  # audio file or folder (None: the shipped clip)
     calibration_seconds: float | None = None  # int8 ranges from the first S s of each excerpt
     keep_float: tuple[str, ...] | None = None  # None: the decoder's output stage
@@ -60,6 +61,8 @@ class ExportJob:
             raise ExportError(f"--precision {self.precision}: {backend.name} exports {', '.join(backend.precisions)}")
         if not 1 <= self.chunk_frames <= MAX_CHUNK_FRAMES:
             raise ExportError(f"--chunk-frames must be between 1 and {MAX_CHUNK_FRAMES}, got {self.chunk_frames}")
+        if self.channels not in (1, 2):
+            raise ExportError(f"--channels must be 1 (mono) or 2 (stereo), got {self.channels}")
         if self.threads < 1:
             raise ExportError(f"--threads must be ≥ 1, got {self.threads}")
         for name, value in (("--calibration-seconds", self.calibration_seconds),
@@ -83,8 +86,8 @@ class Sources:
     trained: bool
     label: str
 
-    def decoder(self, chunk_frames: int) -> StreamingDecoder:
-        return self.pruned.streaming(chunk_frames)
+    def decoder(self, chunk_frames: int, channels: int = 1) -> StreamingDecoder:
+        return self.pruned.streaming(chunk_frames, channels)
 
 
 @dataclass
@@ -123,7 +126,11 @@ def load_sources(job: ExportJob, music: MusicCodes | None = None) -> Sources:
 def prepare(job: ExportJob, sources: Sources, native_elu: bool = False,
             extra_keep_names=()) -> tuple[StreamingDecoder, tuple[str, ...]]:
     """(the decoder at the job's chunk size, its layers kept float in int8) with the output folder made."""
-    decoder = sources.decoder(job.chunk_frames).use_native_elu(native_elu)
+    decoder = sources.decoder(job.chunk_frames, job.channels).use_native_elu(native_elu)
+    try:
+        channel_groups(sources.music.codes.shape[0], job.channels)
+    except ValueError as e:
+        raise ExportError(f"{sources.label}: {e}") from None
     keep = check_keep_float(decoder, job.keep_float, extra_keep_names) if job.precision == "int8" else ()
     try:
         job.out_dir.mkdir(parents=True, exist_ok=True)
@@ -177,7 +184,7 @@ def verify_artifact(runner, decoder: StreamingDecoder, music: MusicCodes, precis
 
     def run_chunk(codes, state):
         audio, state = timed(codes, state)
-        kept.append(np.asarray(audio, dtype=np.float32).reshape(-1))
+        kept.append(np.asarray(audio, dtype=np.float32).reshape(decoder.channels, -1))
         return audio, state
 
     v = verify(run_chunk, runner.init_state(), decoder, music, precision, progress="verify" if progress else None)
@@ -188,12 +195,15 @@ def verify_artifact(runner, decoder: StreamingDecoder, music: MusicCodes, precis
 
 def drift_by_quarter(chunks: list[np.ndarray], decoder: StreamingDecoder, music: MusicCodes) -> list[float]:
     """SNR vs float over each quarter of every excerpt: error that accumulates in the state shows as a
-    falling sequence (state is carried from the start of each excerpt)."""
-    K = decoder.chunk_frames
+    falling sequence (state is carried from the start of each excerpt).  ``chunks`` are the calls'
+    audio [C, samples], excerpt group after excerpt group."""
+    K, C = decoder.chunk_frames, decoder.channels
     usable = music.codes.shape[-1] // K * K
-    art = np.concatenate(chunks).reshape(music.codes.shape[0], -1)
+    groups = channel_groups(music.codes.shape[0], C)
+    art = np.concatenate(chunks, axis=1).reshape(C, groups, -1).transpose(1, 0, 2).reshape(groups * C, -1)
     with torch.no_grad():
-        ref = np.stack([decoder.decode(music.codes[i, :, :usable]).numpy() for i in range(art.shape[0])])
+        ref = np.concatenate([decoder.decode(music.codes[g * C:(g + 1) * C, :, :usable]).numpy()
+                              for g in range(groups)])
     n = art.shape[1]
     return [round(snr_db(ref[:, q * n // 4:(q + 1) * n // 4], art[:, q * n // 4:(q + 1) * n // 4]), 2)
             for q in range(4)]
@@ -247,7 +257,9 @@ def manifest_path_for(artifact: Path) -> Path:
 
 
 def artifact_stem(decoder: StreamingDecoder, precision: str) -> str:
-    return f"{decoder.config.name}-{precision}-k{decoder.chunk_frames}"
+    """``tq64-int8-k16`` (mono, the name artifacts always had) or ``tq64-int8-k16-stereo``."""
+    suffix = "-stereo" if decoder.channels == 2 else ""
+    return f"{decoder.config.name}-{precision}-k{decoder.chunk_frames}{suffix}"
 
 
 def print_summary(res: ExportResult) -> None:
@@ -255,13 +267,14 @@ def print_summary(res: ExportResult) -> None:
     m, v = res.manifest, res.verification
     t, q = m["host_timing"], m["quantization"]
     print(f"wrote {res.artifact} ({m['artifact_bytes'] / 1e6:.2f} MB) and {res.manifest_path.name}")
-    print(f"  {m['format']} {m['precision']}: SNR vs float {v.snr_db_vs_float:.2f} dB, LSD delta {v.lsd_delta:+.4f} "
+    print(f"  {m['format']} {m['precision']}, {'stereo' if m['channels'] == 2 else 'mono'} "
+          f"({m['channels']} channel(s) per call): SNR vs float {v.snr_db_vs_float:.2f} dB, LSD delta {v.lsd_delta:+.4f} "
           f"over {v.seconds:.1f} s ({v.chunks} chunks, state carried); thresholds {THRESHOLDS[m['precision']]}")
     print(f"  SNR by quarter {m['verification']['snr_db_by_quarter']} dB; int8 MAC share "
-          f"{100 * q['int8_mac_share']:.1f} %; {m['gmacs_per_s']:.3f} GMAC/s")
+          f"{100 * q['int8_mac_share']:.1f} %; {m['gmacs_per_s']:.3f} GMAC/s per channel")
     print(f"  host, {t['threads']} thread(s): median {t['ms_per_chunk_median']:.3f} ms wall "
-          f"({t['cpu_ms_per_chunk_median']:.3f} ms CPU) per {t['chunk_ms']:.1f} ms chunk: real-time factor "
-          f"{t['real_time_factor_median']:.4f}")
+          f"({t['cpu_ms_per_chunk_median']:.3f} ms CPU) per {t['chunk_ms']:.1f} ms chunk of "
+          f"{'stereo' if m['channels'] == 2 else 'mono'} audio: real-time factor {t['real_time_factor_median']:.4f}")
     if q.get("sensitivity"):
         s = q["sensitivity"]
         print(f"  per-layer gain if kept float (simulated, {s['seconds_per_excerpt']:g} s per excerpt; all int8 "

@@ -56,27 +56,47 @@ class ArtifactDecoder:
         self.chunk_frames = int(self.manifest["chunk_frames"])
         self.hop = int(self.manifest["hop"])
         self.n_codebooks = int(self.manifest["n_codebooks"])
+        self.channels = int(self.manifest["channels"])
+
+    def calls_per_chunk(self, stream_channels: int) -> int:
+        """Calls one chunk of a ``stream_channels`` stream costs: 1 when the artifact decodes them
+        all at once (or a mono stream on a stereo artifact), else one per channel."""
+        return 1 if self.channels >= stream_channels else stream_channels
 
     def decode_channels(self, codes: np.ndarray, progress: str | None = "decode") -> np.ndarray:
-        """codes [C, n_q, F] → float32 [C, F·hop]; each channel has its own state."""
+        """codes [S, n_q, F] → float32 [S, F·hop]; each channel has its own state.
+
+        The apps' rule: a stream with as many channels as the artifact is one call per chunk; a
+        stereo stream on a mono artifact is one call per channel; a mono stream on a stereo
+        artifact fills both rows with its codes and keeps row 0 (one call, the second row's
+        cost wasted)."""
         codes = np.asarray(codes)
         if codes.ndim == 2:
             codes = codes[None]
         if codes.ndim != 3 or codes.shape[1] != self.n_codebooks:
             raise ValueError(f"{self.checked.path}: codes of shape {list(codes.shape)}, the artifact decodes "
                              f"[channels, {self.n_codebooks}, frames]")
+        S, C = codes.shape[0], self.channels
+        if S == C:
+            groups = [codes]
+        elif C == 1:
+            groups = [ch[None] for ch in codes]
+        elif S == 1:
+            groups = [np.repeat(codes, C, axis=0)]
+        else:
+            raise ValueError(f"{self.checked.path}: a {C}-channel artifact cannot decode a {S}-channel stream")
         out = []
-        for ch in codes:
-            frames = ch.shape[-1]
-            padded = np.pad(ch, ((0, 0), (0, (-frames) % self.chunk_frames)))
+        for group in groups:
+            frames = group.shape[-1]
+            padded = np.pad(group, ((0, 0), (0, 0), (0, (-frames) % self.chunk_frames)))
             try:
                 audio = stream(self.runner.run_chunk, self.runner.init_state(), torch.from_numpy(padded),
                                self.chunk_frames, progress=progress)
             except (RuntimeError, ValueError, KeyError) as e:
                 raise ArtifactError(f"{self.checked.path}: the runtime failed on a chunk "
                                     f"({type(e).__name__}: {str(e)[:200]})") from None
-            out.append(audio[: frames * self.hop])
-        return np.stack(out)
+            out.append(audio[:, : frames * self.hop])
+        return np.concatenate(out)[:S]
 
 
 def load_runner(artifact, coreml: str = "auto", threads: int = 1) -> ArtifactDecoder:

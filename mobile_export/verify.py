@@ -1,6 +1,6 @@
 """Verify an artifact against the float reference on real music, chunk by chunk.
 
-Backends provide ``run_chunk(codes [1, n_q, K] int32 numpy, state list) -> (audio, state)``;
+Backends provide ``run_chunk(codes [C, n_q, K] int32 numpy, state list) -> (audio, state)``;
 this module streams every excerpt through it with state carried, and compares with the
 float PyTorch streaming decoder (which equals the offline decoder) and with the music.
 """
@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from tqcodec.metrics import lsd
 
+from .calibration import channel_groups
 from .snr import snr_db
 
 THRESHOLDS = {  # minimum SNR vs float (dB) per precision; int8 also bounds the LSD delta
@@ -68,8 +69,12 @@ class Verification:
 
 def stream(run_chunk: RunChunk, init_state: list, codes: torch.Tensor, chunk_frames: int,
            progress: str | None = None) -> np.ndarray:
-    """Decode codes [n_q, F] (F a multiple of K) through ``run_chunk``; returns [F·hop]."""
-    n_q, frames = codes.shape
+    """Decode codes [n_q, F] → [F·hop], or [C, n_q, F] → [C, F·hop] (a C-channel runner), through
+    ``run_chunk`` (F a multiple of K)."""
+    mono = codes.dim() == 2
+    if mono:
+        codes = codes[None]
+    channels, n_q, frames = codes.shape
     if frames % chunk_frames:
         raise ValueError(f"{frames} frames is not a multiple of the chunk ({chunk_frames})")
     c = codes.to(torch.int32).numpy()
@@ -79,35 +84,37 @@ def stream(run_chunk: RunChunk, init_state: list, codes: torch.Tensor, chunk_fra
     if progress:
         it = tqdm(it, desc=progress, unit="chunk", leave=False, disable=not sys.stderr.isatty())
     for start in it:
-        audio, state = run_chunk(np.ascontiguousarray(c[None, :, start:start + chunk_frames]), state)
-        out.append(np.asarray(audio, dtype=np.float32).reshape(-1))
-    return np.concatenate(out)
+        audio, state = run_chunk(np.ascontiguousarray(c[:, :, start:start + chunk_frames]), state)
+        out.append(np.asarray(audio, dtype=np.float32).reshape(channels, -1))
+    audio = np.concatenate(out, axis=1)
+    return audio[0] if mono else audio
 
 
 def verify(run_chunk: RunChunk, init_state: list, float_decoder, music, precision: str,
            progress: str | None = None) -> Verification:
-    """Stream every excerpt of ``music`` (a ``calibration.MusicCodes``) through the artifact."""
-    K = float_decoder.chunk_frames
+    """Stream every excerpt of ``music`` (a ``calibration.MusicCodes``) through the artifact; a
+    C-channel artifact takes C consecutive excerpts per call (``calibration.channel_groups``)."""
+    K, C = float_decoder.chunk_frames, float_decoder.channels
     usable = music.codes.shape[-1] // K * K
     hop = float_decoder.config.hop_length
+    groups = channel_groups(music.codes.shape[0], C)
     refs, arts, origs = [], [], []
-    for i in range(music.codes.shape[0]):
-        codes = music.codes[i, :, :usable]
+    for g in range(groups):
+        codes = music.codes[g * C:(g + 1) * C, :, :usable]
         with torch.no_grad():
             ref = float_decoder.decode(codes).numpy()
-        art = stream(run_chunk, init_state, codes, K, progress=f"{progress} {i + 1}/{music.codes.shape[0]}"
-                     if progress else None)
+        art = stream(run_chunk, init_state, codes, K, progress=f"{progress} {g + 1}/{groups}" if progress else None)
         refs.append(ref)
         arts.append(art)
-        origs.append(music.audio[i, : usable * hop])
-    ref, art, orig = np.stack(refs), np.stack(arts), np.stack(origs)
+        origs.append(music.audio[g * C:(g + 1) * C, : usable * hop])
+    ref, art, orig = np.concatenate(refs), np.concatenate(arts), np.concatenate(origs)
     return Verification(
         snr_db_vs_float=snr_db(ref, art),
         max_abs_err=float(np.abs(ref - art).max()),
         lsd_float=lsd(orig, ref)[0],
         lsd_artifact=lsd(orig, art)[0],
         seconds=ref.size / float_decoder.config.sample_rate,
-        chunks=ref.size // float_decoder.samples_per_chunk,
+        chunks=ref.size // float_decoder.samples_per_chunk // C,
         precision=precision,
     )
 

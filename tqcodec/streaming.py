@@ -132,7 +132,7 @@ class GateLSTMLayer(nn.Module):
     slices: fewer ops in the recurrent loop (one tq64 layer, 16 frames, XNNPACK int8 alone:
     0.59 → 0.54 ms)."""
 
-    def __init__(self, w_ih, w_hh, b_ih, b_hh, frames: int):
+    def __init__(self, w_ih, w_hh, b_ih, b_hh, frames: int, channels: int = 1):
         super().__init__()
         hidden = w_hh.shape[1]
         order = torch.cat([torch.arange(0, 2 * hidden), torch.arange(3 * hidden, 4 * hidden),
@@ -142,7 +142,7 @@ class GateLSTMLayer(nn.Module):
         self.input_proj.bias.data.copy_((b_ih + b_hh)[order])
         self.recurrent = nn.Linear(hidden, 4 * hidden, bias=False)
         self.recurrent.weight.data.copy_(w_hh[order])
-        self.hidden, self.frames = hidden, frames
+        self.hidden, self.frames, self.channels = hidden, frames, channels  # constants: traced graphs stay static
 
     def forward(self, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
         """x [T·C, H_in] (frame-major: row t·C + ch) → y [T·C, H]; h, c [C, H].
@@ -152,7 +152,7 @@ class GateLSTMLayer(nn.Module):
         xp = self.input_proj(x)
         outs = []
         H = self.hidden
-        C = h.shape[0]
+        C = self.channels
         for t in range(self.frames):
             gates = xp[t * C:(t + 1) * C] + self.recurrent(h)
             ifo = torch.sigmoid(gates[:, :3 * H])
@@ -215,7 +215,8 @@ class StreamingDecoder(nn.Module):
         lstm = layers[1].lstm
         self.lstm = nn.ModuleList(
             GateLSTMLayer(getattr(lstm, f"weight_ih_l{i}").detach(), getattr(lstm, f"weight_hh_l{i}").detach(),
-                          getattr(lstm, f"bias_ih_l{i}").detach(), getattr(lstm, f"bias_hh_l{i}").detach(), K)
+                          getattr(lstm, f"bias_ih_l{i}").detach(), getattr(lstm, f"bias_hh_l{i}").detach(), K,
+                          channels)
             for i in range(lstm.num_layers))
         self.upsamplers = nn.ModuleList()
         self.res_blocks = nn.ModuleList()
@@ -299,8 +300,13 @@ class StreamingDecoder(nn.Module):
     def embed(self, codes: torch.Tensor) -> torch.Tensor:
         """codes [C, n_q, K] → latent [C, d, K] (sum of per-stage table rows)."""
         flat = (codes.to(torch.int32) + self.offsets).reshape(-1)
-        rows = F.embedding(flat, self.table).reshape(self.channels, self.n_q, self.chunk_frames, self.latent_dim)
+        rows = self.table_rows(flat).reshape(self.channels, self.n_q, self.chunk_frames, self.latent_dim)
         return rows.sum(1).transpose(1, 2)
+
+    def table_rows(self, flat: torch.Tensor) -> torch.Tensor:
+        """Rows of the stacked codebook table for flat indices: the one step an exporter may
+        replace (LiteRT stores the table in int8 with a scale per row)."""
+        return F.embedding(flat, self.table)
 
     def sections(self) -> list[tuple[str, int]]:
         """The step's stages in order, each with how many state tensors it owns (``state_specs``

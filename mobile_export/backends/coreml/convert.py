@@ -94,13 +94,13 @@ def quantize_activations(decoder: StreamingDecoder, music, keep_float=None,
         setattr(parent, leaf, quantizers[name].prepare(example_inputs=(example,), inplace=False))
     K = decoder.chunk_frames
     with torch.no_grad():  # weights are constant: observe them once, then stop re-quantising them per call
-        q(music.codes[:1, :, :K].to(torch.int32), *decoder.init_state())
+        q(music.codes[:decoder.channels, :, :K].to(torch.int32), *decoder.init_state())
     for fq in q.modules():
         if isinstance(fq, FakeQuantizeBase) and fq.qscheme in (torch.per_channel_symmetric, torch.per_channel_affine):
             fq.disable_observer()
             fq.disable_fake_quant()
     for _ in stream_codes(positional_step(q), decoder.init_state, music.codes, K, None,
-                          "calibrate" if progress else None):
+                          "calibrate" if progress else None, channels=decoder.channels):
         pass
     for name in names:
         parent, leaf = _parent(q, name)

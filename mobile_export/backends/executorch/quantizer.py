@@ -110,7 +110,8 @@ def quantize(graph_module: torch.fx.GraphModule, decoder, codes: torch.Tensor, k
     """
     prepared = prepare_pt2e(graph_module, make_quantizer(keep_float))
     chunks = chunks_covering(calibration_seconds, decoder.config.frame_rate, decoder.chunk_frames)
-    for _ in stream_codes(positional_step(prepared), decoder.init_state, codes, decoder.chunk_frames, chunks, desc):
+    for _ in stream_codes(positional_step(prepared), decoder.init_state, codes, decoder.chunk_frames, chunks, desc,
+                          channels=decoder.channels):
         pass
     return convert_pt2e(prepared)
 
@@ -119,7 +120,8 @@ def simulated_snr(quantized, decoder, codes: torch.Tensor, max_chunks: int | Non
     """SNR (dB) of the q/dq graph run in PyTorch against the float decoder, state carried."""
     def audio(module):
         return np.concatenate([y.reshape(-1).numpy() for *_, y in stream_codes(
-            positional_step(module), decoder.init_state, codes, decoder.chunk_frames, max_chunks)])
+            positional_step(module), decoder.init_state, codes, decoder.chunk_frames, max_chunks,
+            channels=decoder.channels)])
     return snr_db(audio(decoder), audio(quantized))
 
 

@@ -58,11 +58,9 @@ class SignatureModule(nn.Module):
         return {"codes": codes.to(torch.int32), **dict(zip(self.state_names, d.init_state()))}
 
 
-def _int8_embed(self: StreamingDecoder, codes: torch.Tensor) -> torch.Tensor:
-    """``StreamingDecoder.embed`` over int8 rows × per-row scales (see ``int8_codebook``)."""
-    flat = (codes.to(torch.int32) + self.offsets).reshape(-1)
-    rows = self.table_q[flat].to(torch.float32) * self.table_scale[flat]
-    return rows.reshape(self.n_q, self.chunk_frames, self.latent_dim).sum(0).t().unsqueeze(0)
+def _int8_table_rows(self: StreamingDecoder, flat: torch.Tensor) -> torch.Tensor:
+    """``StreamingDecoder.table_rows`` over int8 rows × per-row scales (see ``int8_codebook``)."""
+    return self.table_q[flat].to(torch.float32) * self.table_scale[flat]
 
 
 def int8_codebook(decoder: StreamingDecoder) -> StreamingDecoder:
@@ -73,7 +71,7 @@ def int8_codebook(decoder: StreamingDecoder) -> StreamingDecoder:
     d.register_buffer("table_q", torch.round(table / scale).to(torch.int8))
     d.register_buffer("table_scale", scale)
     del d.table
-    d.embed = types.MethodType(_int8_embed, d)
+    d.table_rows = types.MethodType(_int8_table_rows, d)
     return d
 
 
@@ -90,7 +88,7 @@ def convert(decoder: StreamingDecoder, precision: str, music=None, keep_float=No
         raise ValueError(f"precision {precision!r}: LiteRT export supports {', '.join(PRECISIONS)}")
     target = int8_codebook(decoder) if precision == "int8" else decoder
     sig = SignatureModule(target, float_state_boundary=precision == "int8").eval()
-    example = music.codes[:1, :, :decoder.chunk_frames] if music is not None else None
+    example = music.codes[:decoder.channels, :, :decoder.chunk_frames] if music is not None else None
     kwargs = sig.sample_kwargs(example)
     if precision == "fp32":
         return litert_torch.convert(sig, sample_kwargs=kwargs)

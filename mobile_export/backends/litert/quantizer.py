@@ -86,7 +86,7 @@ def quantize(graph_module: torch.fx.GraphModule, decoder, codes: torch.Tensor, k
     chunks = chunks_covering(calibration_seconds, decoder.config.frame_rate, decoder.chunk_frames)
     names = [s.name for s in decoder.state_specs()]
     for _ in stream_codes(signature_step(prepared, names), decoder.init_state, codes, decoder.chunk_frames, chunks,
-                          desc):
+                          desc, channels=decoder.channels):
         pass
     return move_exported_model_to_eval(convert_pt2e(prepared, fold_quantize=False)), quantizer
 
@@ -97,7 +97,8 @@ def simulated_snr(quantized, reference, decoder, codes: torch.Tensor, max_chunks
 
     def audio(module):
         return np.concatenate([y.reshape(-1).numpy() for *_, y in stream_codes(
-            signature_step(module, names), decoder.init_state, codes, decoder.chunk_frames, max_chunks)])
+            signature_step(module, names), decoder.init_state, codes, decoder.chunk_frames, max_chunks,
+            channels=decoder.channels)])
     return snr_db(audio(reference), audio(quantized))
 
 

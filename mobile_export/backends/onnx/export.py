@@ -41,7 +41,7 @@ def simulated_snr(path: Path, decoder, codes, max_chunks: int | None) -> float:
 
     def audio(step, init):
         return np.concatenate([np.asarray(y).reshape(-1) for *_, y in stream_codes(
-            step, init, codes, decoder.chunk_frames, max_chunks)])
+            step, init, codes, decoder.chunk_frames, max_chunks, channels=decoder.channels)])
     return snr_db(audio(positional_step(decoder), decoder.init_state), audio(ort_step, runner.init_state))
 
 

@@ -59,7 +59,8 @@ def chunk_feeds(decoder: StreamingDecoder, codes, max_chunks: int | None, desc: 
         return step(chunk, state)
 
     feeds: list[dict] = []
-    for _ in stream_codes(recording, decoder.init_state, codes, decoder.chunk_frames, max_chunks, desc):
+    for _ in stream_codes(recording, decoder.init_state, codes, decoder.chunk_frames, max_chunks, desc,
+                          channels=decoder.channels):
         yield feeds.pop()
 
 
