@@ -667,10 +667,9 @@ def exporter_facts() -> dict:
             "suffixes": {manifest_path_for(Path(f"tiny-int8-k{K_TINY}{BACKEND.suffix}")).name}}
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    """A manifest from the exporter's own code path: tiny model → prune → StreamingDecoder →
-    build_manifest, with a stand-in artifact file (no export: that takes minutes)."""
+def _exporter_manifest(tmp_path_factory, channels: int) -> dict:
+    """A manifest from the exporter's own code path: tiny model → prune → StreamingDecoder (C =
+    ``channels``) → build_manifest, with a stand-in artifact file (no export: that takes minutes)."""
     import torch
 
     from mobile_export.manifest import build_manifest, write_manifest
@@ -679,7 +678,7 @@ def reference(tmp_path_factory):
     from tqcodec.model import TQCodec
 
     torch.manual_seed(0)
-    decoder = prune(TQCodec(get_config("tiny")).eval(), {}).streaming(K_TINY)
+    decoder = prune(TQCodec(get_config("tiny")).eval(), {}).streaming(K_TINY, channels)
     backend = exporter_facts()["backends"]
     assert len(backend) == 1, backend
     out = tmp_path_factory.mktemp("manifest")
@@ -692,6 +691,18 @@ def reference(tmp_path_factory):
     write_manifest(path, manifest)
     return {"manifest": manifest, "path": path, "artifact": artifact,
             "state_names": [s.name for s in decoder.state_specs()]}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The exporter's manifest of a mono artifact (C = 1)."""
+    return _exporter_manifest(tmp_path_factory, 1)
+
+
+@pytest.fixture(scope="module")
+def reference_stereo(tmp_path_factory):
+    """The exporter's manifest of a stereo artifact (C = 2: every shape starts with 2)."""
+    return _exporter_manifest(tmp_path_factory, 2)
 
 
 def contract_problems(constants: dict[str, str], keys: tuple[set[str], set[str]], exporter: dict,
@@ -720,6 +731,9 @@ def contract_problems(constants: dict[str, str], keys: tuple[set[str], set[str]]
     for group in ("outputs", "state"):
         p += [f"{group} {t['name']} has dtype {t['dtype']!r}, Java's FLOAT32 is {c('FLOAT32')!r}"
               for t in manifest[group] if t["dtype"] != c("FLOAT32")]
+    if manifest["channel_layout"] != c("CHANNEL_LAYOUT_PLANAR"):
+        p.append(f"CHANNEL_LAYOUT_PLANAR = {c('CHANNEL_LAYOUT_PLANAR')!r}, the exporter writes "
+                 f"{manifest['channel_layout']!r}")
     if manifest["state_init"] != c("STATE_INIT_ZEROS"):
         p.append(f"STATE_INIT_ZEROS = {c('STATE_INIT_ZEROS')!r}, the exporter writes {manifest['state_init']!r}")
     if exporter["methods"] != {c("METHOD")}:
@@ -740,9 +754,10 @@ def _java_facts(contract: bytes | None = None, manifest_reader: bytes | None = N
 def test_java_names_match_what_the_exporter_writes(reference):
     constants, keys = _java_facts()
     assert {"METHOD", "CODES", "AUDIO", "NEXT_PREFIX", "INT32", "FLOAT32", "FORMAT_EXECUTORCH",
-            "MANIFEST_SUFFIX", "STATE_INIT_ZEROS"} <= constants.keys()
+            "MANIFEST_SUFFIX", "STATE_INIT_ZEROS", "CHANNEL_LAYOUT_PLANAR"} <= constants.keys()
     top, tensor = keys
-    assert {"sample_rate", "hop", "chunk_frames", "inputs", "outputs", "state", "checkpoint_sha256"} <= top
+    assert {"sample_rate", "hop", "chunk_frames", "channels", "channel_layout", "inputs", "outputs", "state",
+            "checkpoint_sha256"} <= top
     assert tensor == {"name", "shape", "dtype"}
     m = reference["manifest"]
     assert contract_problems(constants, keys, exporter_facts(), m, reference["state_names"]) == []
@@ -756,6 +771,8 @@ def test_java_names_match_what_the_exporter_writes(reference):
     ("contract", '"executorch-xnnpack"', '"executorch"', "FORMAT_EXECUTORCH = 'executorch'"),
     ("contract", '"float32"', '"float"', "Java's FLOAT32 is 'float'"),
     ("contract", '".manifest.json"', '".json.manifest"', "MANIFEST_SUFFIX"),
+    ("contract", '"planar"', '"interleaved"', "CHANNEL_LAYOUT_PLANAR = 'interleaved'"),
+    ("reader", '"channel_layout"', '"layout"', "manifest key 'layout'"),
     ("reader", '"chunk_frames"', '"chunk_frame"', "manifest key 'chunk_frame'"),
     ("reader", '"dtype"', '"type"', "tensor key 'type'"),
 ])
@@ -785,7 +802,7 @@ public class ReadManifest {
             s.append(i > 0 ? ", " : "").append("[\\"").append(l.outputName(i)).append("\\", ")
              .append(java.util.Arrays.toString(l.outputShape(i))).append("]");
         }
-        s.append("], \\"artifact\\": \\"").append(m.artifact()).append("\\", \\"sha\\": \\"")
+        s.append("], \\"channels\\": ").append(l.channels()).append(", \\"artifact\\": \\"").append(m.artifact()).append("\\", \\"sha\\": \\"")
          .append(m.artifactSha256()).append("\\", \\"fingerprint\\": \\"");
         for (byte b : m.fingerprint()) s.append(String.format("%02x", b & 0xff));
         ArtifactFiles.verify(new java.io.File(args[1]), m); // throws if the digests differ
@@ -797,9 +814,12 @@ public class ReadManifest {
 """
 
 
-def test_the_java_reader_accepts_the_exporters_manifest(core_classes, reference, tmp_path):
+@pytest.mark.parametrize("which", ["reference", "reference_stereo"], ids=["mono", "stereo"])
+def test_the_java_reader_accepts_the_exporters_manifest(core_classes, which, request, tmp_path):
+    """Mono and stereo manifests from the exporter's code path read back with every shape."""
     from mobile_export.manifest import file_sha256
 
+    reference = request.getfixturevalue(which)
     src = tmp_path / "ReadManifest.java"
     src.write_text(CHECKER)
     r = _javac(["--release", "8", "-cp", str(core_classes), "-d", str(tmp_path), str(src)])
@@ -816,7 +836,9 @@ def test_the_java_reader_accepts_the_exporters_manifest(core_classes, reference,
     # the app checks a pushed or packaged .pte with the exporter's own digest (name + bytes)
     assert got["digest"] == m["artifact_sha256"] == file_sha256(reference["artifact"])
     assert got["fingerprint"] == m["checkpoint_sha256"][:32]
-    assert got["samples"] == m["samples_per_chunk"] == K_TINY * m["hop"]
+    assert got["samples"] == m["samples_per_chunk"] == K_TINY * m["hop"]  # per channel
+    assert got["channels"] == m["channels"] == (2 if which == "reference_stereo" else 1)
+    assert all(t["shape"][0] == m["channels"] for t in m["inputs"] + m["outputs"] + m["state"])
 
 
 # --------------------------------------------------------------------------------------------

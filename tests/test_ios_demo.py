@@ -293,7 +293,8 @@ def contract_problems(tree: SwiftTree, manifest: dict) -> list[str]:
     for name, value, what in (
             ("codesDType", inputs[0].get("dtype") if inputs else None, "inputs[0] (codes) dtype"),
             ("audioDType", outputs[0].get("dtype") if outputs else None, "outputs[0] (audio) dtype"),
-            ("stateInit", manifest.get("state_init"), "state_init")):
+            ("stateInit", manifest.get("state_init"), "state_init"),
+            ("channelLayout", manifest.get("channel_layout"), "channel_layout")):
         if contract.get(name) != value:
             problems.append(f"ManifestContract.{name} = {contract.get(name)!r}, the exporter writes {what} {value!r}")
     for s in state:
@@ -324,6 +325,26 @@ def contract_problems(tree: SwiftTree, manifest: dict) -> list[str]:
 
 def test_swift_matches_the_exporters_manifest(reference_manifest):
     assert contract_problems(disk_tree(), reference_manifest) == []
+
+
+def test_swift_matches_the_exporters_stereo_manifest(tmp_path):
+    """A C = 2 artifact's manifest (every shape starting with 2) meets the same contract."""
+    pytest.importorskip("torch")
+    from mobile_export.prune import prune
+    from mobile_export.manifest import build_manifest
+    from tqcodec.configs import get_config
+    from tqcodec.model import TQCodec
+
+    stereo = prune(TQCodec(get_config("tiny")).eval(), {}).streaming(4, 2)
+    artifact = tmp_path / "tiny-fp16-k4.mlpackage"
+    artifact.mkdir()
+    (artifact / "Manifest.json").write_text("{}")
+    manifest = json.loads(json.dumps(build_manifest(
+        backend="coreml", artifact=artifact, precision="fp16", decoder=stereo, source_sha256="ab" * 32,
+        gmacs_per_s=0.1, verification={"passed": True}, trained=False)))
+    assert manifest["channels"] == 2 and manifest["channel_layout"] == "planar"
+    assert all(t["shape"][0] == 2 for t in manifest["inputs"] + manifest["outputs"] + manifest["state"])
+    assert contract_problems(disk_tree(), manifest) == []
 
 
 def test_swift_matches_the_tq64_state_layout(reference_manifest):
@@ -378,6 +399,8 @@ def test_coreml_feature_names_are_the_manifests(tiny_decoder, reference_manifest
     (lambda m: [t.update(dtype="float16") for t in m["state"] + m["inputs"][1:] + m["outputs"][1:]], "stateDType"),
     (lambda m: m["inputs"][0].update(dtype="int64"), "codesDType"),
     (lambda m: m.update(state_init="random"), "stateInit"),
+    (lambda m: m.update(channel_layout="interleaved"), "channelLayout"),
+    (lambda m: m.update(channel_count=m.pop("channels")), "'channels'"),
     (lambda m: [t.update(type=t.pop("dtype")) for t in m["state"]], "'dtype'"),
 ])
 def test_a_renamed_manifest_name_is_caught(reference_manifest, mutate, complaint):
@@ -393,6 +416,8 @@ def test_a_renamed_manifest_name_is_caught(reference_manifest, mutate, complaint
     (MANIFEST_SWIFT, 'case dtype = "dtype"', 'case dtype = "type"', "'type'"),
     (MANIFEST_SWIFT, 'stateDType = "float32"', 'stateDType = "float16"', "stateDType"),
     (MANIFEST_SWIFT, 'codesDType = "int32"', 'codesDType = "int64"', "codesDType"),
+    (MANIFEST_SWIFT, 'channelLayout = "planar"', 'channelLayout = "interleaved"', "channelLayout"),
+    (MANIFEST_SWIFT, 'case channelLayout = "channel_layout"', 'case channelLayout = "layout"', "'layout'"),
     (DECODER_SWIFT, "codesName = manifest.codesInput.name", 'codesName = "codes"', "hard-codes the tensor name"),
     (DECODER_SWIFT, 'case "float32": return .float32', 'case "fp32": return .float32', "no case for dtype"),
 ])

@@ -24,26 +24,34 @@ def test_committed_schema_is_generated_from_the_dataclasses():
 
 def test_schema_requires_what_the_apps_read():
     schema = mf.manifest_schema()
-    for key in ("sample_rate", "hop", "chunk_frames", "samples_per_chunk", "n_codebooks", "codebook_size",
-                "inputs", "outputs", "state", "state_init", "artifact", "artifact_sha256", "checkpoint_sha256",
-                "format", "precision", "config"):
+    for key in ("sample_rate", "hop", "chunk_frames", "samples_per_chunk", "channels", "channel_layout",
+                "n_codebooks", "codebook_size", "inputs", "outputs", "state", "state_init", "artifact",
+                "artifact_sha256", "checkpoint_sha256", "format", "precision", "config"):
         assert key in schema["required"], key
     tensor = schema["$defs"]["TensorEntry"]
     assert tensor["required"] == ["name", "shape", "dtype"] and tensor["additionalProperties"] is False
 
 
-def _java_example() -> dict:
+def _java_example(name: str = "EXAMPLE") -> dict:
     src = JAVA_TEST.read_text()
-    block = src[src.index("static final String EXAMPLE ="):]
+    block = src[src.index(f"static final String {name} ="):]
     block = block[:block.index('"}\\n";') + 6]
     parts = re.findall(r'"((?:[^"\\]|\\.)*)"', block)
     return json.loads("".join(p.encode().decode("unicode_escape") for p in parts))
 
 
-def _swift_example() -> dict:
+def _swift_example(name: str = "example") -> dict:
     src = SWIFT_TEST.read_text()
-    start = src.index('static let example = """') + len('static let example = """')
+    start = src.index(f'static let {name} = """') + len(f'static let {name} = """')
     return json.loads(src[start:src.index('"""', start)])
+
+
+def _java_stereo_example() -> dict:
+    return _java_example("EXAMPLE_STEREO")
+
+
+def _swift_stereo_example() -> dict:
+    return _swift_example("exampleStereo")
 
 
 # What a backend writes for its own artifact; everything else in the two samples is the same manifest.
@@ -51,7 +59,10 @@ BACKEND_KEYS = ("format", "artifact", "artifact_sha256", "toolchain")
 BACKEND_VERIFICATION_KEYS = ("runtime",)
 
 
-@pytest.mark.parametrize("example", [_java_example, _swift_example], ids=["java", "swift"])
+SAMPLES = [_java_example, _swift_example, _java_stereo_example, _swift_stereo_example]
+
+
+@pytest.mark.parametrize("example", SAMPLES, ids=["java", "swift", "java-stereo", "swift-stereo"])
 def test_app_sample_manifests_validate_against_the_schema(example):
     """The samples the Java and Swift tests read are complete manifests that validate against the
     schema: a field the schema gains, or a key the apps read that the schema types differently,
@@ -60,15 +71,36 @@ def test_app_sample_manifests_validate_against_the_schema(example):
     assert mf.schema_problems(m) == []
     mf.validate_manifest(m, example.__name__)
     schema = mf.manifest_schema()
-    for key in ("sample_rate", "hop", "chunk_frames", "samples_per_chunk", "n_codebooks", "codebook_size",
-                "inputs", "outputs", "state", "state_init"):
+    for key in ("sample_rate", "hop", "chunk_frames", "samples_per_chunk", "channels", "channel_layout",
+                "n_codebooks", "codebook_size", "inputs", "outputs", "state", "state_init"):
         assert key in schema["properties"] and key in schema["required"], key
+    # planar: every tensor's first dimension is the channels one call decodes
+    assert m["channel_layout"] == "planar"
+    for t in m["inputs"] + m["outputs"] + m["state"]:
+        assert t["shape"][0] == m["channels"], t
 
 
-def test_java_and_swift_samples_are_one_manifest():
+@pytest.mark.parametrize("mono, stereo", [(_java_example, _java_stereo_example),
+                                          (_swift_example, _swift_stereo_example)], ids=["java", "swift"])
+def test_the_stereo_samples_are_the_mono_ones_with_two_rows(mono, stereo):
+    """The stereo sample differs from the mono one only in ``channels`` and the first dimension of
+    every tensor, as an exporter's C = 2 manifest does (gmacs_per_s stays per channel)."""
+    m, s = mono(), stereo()
+    assert (m["channels"], s["channels"]) == (1, 2)
+    for group in ("inputs", "outputs", "state"):
+        assert [{**t, "shape": [1, *t["shape"][1:]]} for t in s[group]] == m[group]
+        assert all(t["shape"][0] == 2 for t in s[group])
+    rest = ("channels", "inputs", "outputs", "state")
+    assert {k: v for k, v in s.items() if k not in rest} == {k: v for k, v in m.items() if k not in rest}
+
+
+@pytest.mark.parametrize("java_sample, swift_sample", [(_java_example, _swift_example),
+                                                       (_java_stereo_example, _swift_stereo_example)],
+                         ids=["mono", "stereo"])
+def test_java_and_swift_samples_are_one_manifest(java_sample, swift_sample):
     """Parsed, the two samples are the same manifest but for what each backend writes for itself
     (LiteRT for Android, Core ML for iOS), so the readers are tested against one contract."""
-    java, swift = _java_example(), _swift_example()
+    java, swift = java_sample(), swift_sample()
     assert (java["format"], swift["format"]) == ("litert", "coreml")
 
     def common(m: dict) -> dict:

@@ -32,9 +32,11 @@ final class CoreMLChunkDecoder: ChunkDecoder {
         self.manifest = manifest
     }
 
+    var channels: Int { manifest.channels }
+
     func makeInitialState() throws -> State { State() }
 
-    func decode(codes: CodeChunk, state: State) throws -> (audio: [Float], state: State) { ([], state) }
+    func decode(codes: CodeChunk, state: State) throws -> (audio: [[Float]], state: State) { ([], state) }
 }
 
 final class AudioOutput {

@@ -15,7 +15,9 @@ import TQCStream
 /// the exporter declares every output float32 — or converted to float32 otherwise. The model
 /// computes in fp16 inside; keeping the carried state at the boundary in float32 avoids adding
 /// a rounding per chunk on top, the drift that made Kyutai's Mimi beep on the Neural Engine.
-/// The DecodeLoop keeps one `State` per channel: stereo runs two independent state sets.
+/// One call decodes the manifest's `channels` C (1 or 2): codes `[C, n_q, K]` in, audio
+/// `[C, 1, samples]` out, split into rows; every state tensor holds the C channels' rows (planar).
+/// The DecodeLoop keeps one `State` per call of a chunk.
 final class CoreMLChunkDecoder: ChunkDecoder {
     struct State {
         /// One float32 array per manifest state tensor, in manifest order.
@@ -54,6 +56,10 @@ final class CoreMLChunkDecoder: ChunkDecoder {
                                  dataType: CoreMLChunkDecoder.dataType(manifest.codesInput.dtype))
     }
 
+    var channels: Int {
+        manifest.channels
+    }
+
     func makeInitialState() throws -> State {
         // state_init "zeros" (Manifest refuses anything else), each tensor as the manifest
         // describes it (float32: Manifest refuses any other state dtype)
@@ -71,11 +77,16 @@ final class CoreMLChunkDecoder: ChunkDecoder {
         return State(tensors: tensors)
     }
 
-    func decode(codes chunk: CodeChunk, state: State) throws -> (audio: [Float], state: State) {
+    func decode(codes chunk: CodeChunk, state: State) throws -> (audio: [[Float]], state: State) {
+        guard chunk.channels == channels else {
+            throw ContractError(message: "\(chunk.channels) channels of codes for a model of \(channels)")
+        }
         codes.withUnsafeMutableBufferPointer(ofType: Int32.self) { values, strides in
-            for q in 0..<chunk.nQ {
-                for k in 0..<chunk.frames {
-                    values[q * strides[1] + k * strides[2]] = chunk[q, k]
+            for c in 0..<chunk.channels {
+                for q in 0..<chunk.nQ {
+                    for k in 0..<chunk.frames {
+                        values[c * strides[0] + q * strides[1] + k * strides[2]] = chunk[c, q, k]
+                    }
                 }
             }
         }
@@ -96,8 +107,14 @@ final class CoreMLChunkDecoder: ChunkDecoder {
             // fed back as it is when float32; otherwise converted, so the carried state stays float32
             next.append(value.dataType == .float32 ? value : MLMultiArray(MLShapedArray<Float>(converting: value)))
         }
-        // strides-aware copy (outputs from the GPU or Neural Engine may be padded)
-        return (MLShapedArray<Float>(converting: audio).scalars, State(tensors: next))
+        // strides-aware copy (outputs from the GPU or Neural Engine may be padded), then one row per channel
+        let flat = MLShapedArray<Float>(converting: audio).scalars
+        let perChannel = manifest.samplesPerChunk
+        guard flat.count == channels * perChannel else {
+            throw ContractError(message: "the model returned \(flat.count) samples, expected \(channels) x \(perChannel)")
+        }
+        let rows = (0..<channels).map { Array(flat[($0 * perChannel)..<(($0 + 1) * perChannel)]) }
+        return (rows, State(tensors: next))
     }
 
     // MARK: - the model against its manifest
@@ -143,6 +160,7 @@ final class CoreMLChunkDecoder: ChunkDecoder {
     var summary: String {
         let milliseconds = 1000 * Double(manifest.samplesPerChunk) / Double(manifest.sampleRate)
         return "\(manifest.config), \(manifest.precision) Core ML, chunk \(manifest.chunkFrames) frames "
-            + "(\(String(format: "%.1f", milliseconds)) ms), \(manifest.state.count) float32 state tensors per channel"
+            + "(\(String(format: "%.1f", milliseconds)) ms), \(manifest.channels) channel(s) per call, "
+            + "\(manifest.state.count) float32 state tensors"
     }
 }

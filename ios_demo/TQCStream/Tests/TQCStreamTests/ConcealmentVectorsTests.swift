@@ -48,7 +48,7 @@ final class ConcealmentVectorsTests: XCTestCase {
         let k = 16
         let h = try headerOf(damage, data)
         let decoder = DecodeLoopTests.FakeDecoder(k: k, hop: h.hopLength)
-        decoder.channels = h.channels
+        decoder.streamChannels = h.channels
         let loop = DecodeLoop(source: source, decoder: decoder, ring: ring, chunkFrames: k, hop: h.hopLength,
                               outputChannels: h.channels, trimToTotalSamples: damage.headerFrom == nil)
         loop.run()

@@ -38,7 +38,8 @@ final class DecodeLoopTests: XCTestCase {
     }
 
     /// State {tag, chunks decoded}; the first state made is channel 0's, the next channel 1's
-    /// (with `channels` set, states made after a reset cycle through the tags again).
+    /// (with `streamChannels` set, states made after a reset cycle through the tags again). One
+    /// channel per call: a stereo stream takes two calls a chunk.
     final class FakeDecoder: ChunkDecoder {
         struct State {
             let tag: Int
@@ -48,7 +49,8 @@ final class DecodeLoopTests: XCTestCase {
         let k: Int
         let hop: Int
         var statesMade = 0
-        var channels = Int.max
+        let channels = 1
+        var streamChannels = Int.max
         var calls = 0
         var failAtCall: Int?
         var shortBy = 0
@@ -61,22 +63,22 @@ final class DecodeLoopTests: XCTestCase {
 
         func makeInitialState() throws -> State {
             defer { statesMade += 1 }
-            return State(tag: statesMade % channels, chunk: 0)
+            return State(tag: statesMade % streamChannels, chunk: 0)
         }
 
-        func decode(codes: CodeChunk, state: State) throws -> (audio: [Float], state: State) {
+        func decode(codes: CodeChunk, state: State) throws -> (audio: [[Float]], state: State) {
             if let failAtCall, calls == failAtCall {
                 throw BackendCrashed()
             }
             calls += 1
             XCTAssertEqual(codes.frames, k)
-            fedRow0.append(Array(codes.row(0)))
+            fedRow0.append(Array(codes.row(channel: 0, codebook: 0)))
             var audio = [Float](repeating: 0, count: k * hop - shortBy)
             for s in audio.indices {
                 audio[s] = DecodeLoopTests.sample(channel: state.tag, chunk: state.chunk,
-                                                  code: Int(codes[0, s / hop]), index: s % hop)
+                                                  code: Int(codes[0, 0, s / hop]), index: s % hop)
             }
-            return (audio, State(tag: state.tag, chunk: state.chunk + 1))
+            return ([audio], State(tag: state.tag, chunk: state.chunk + 1))
         }
     }
 
@@ -320,7 +322,7 @@ final class DecodeLoopTests: XCTestCase {
         let codes = TestStreams.randomCodes(h, frames: 32 * 12, seed: 11)
         let packets = Self.packets(codes, fpp: 32, sequences: [0, 1, 11], lost: [0, 0, 9])
         let decoder = FakeDecoder(k: 5)
-        decoder.channels = 2
+        decoder.streamChannels = 2
         let ring = FloatRingBuffer(minimumCapacity: 1 << 14)
         let loop = DecodeLoop(source: ListSource(h, packets), decoder: decoder, ring: ring, chunkFrames: 5, hop: Self.hop)
         loop.run()

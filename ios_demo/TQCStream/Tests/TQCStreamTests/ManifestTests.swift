@@ -24,6 +24,8 @@ final class ManifestTests: XCTestCase {
       "hop": 64,
       "chunk_frames": 16,
       "samples_per_chunk": 1024,
+      "channels": 1,
+      "channel_layout": "planar",
       "n_codebooks": 10,
       "codebook_size": 512,
       "inputs": [
@@ -42,6 +44,81 @@ final class ManifestTests: XCTestCase {
         {"name": "conv_in", "shape": [1, 64, 6], "dtype": "float32"},
         {"name": "lstm0_h", "shape": [1, 128], "dtype": "float32"},
         {"name": "lstm0_c", "shape": [1, 128], "dtype": "float32"}
+      ],
+      "state_init": "zeros",
+      "call": "outputs = model(codes, *state); audio = outputs[0]; state = outputs[1:]",
+      "gmacs_per_s": 1.5,
+      "verification": {
+        "snr_db_vs_float": 31.2,
+        "lsd_delta": 0.0021,
+        "max_abs_err": 0.0615,
+        "lsd_float_vs_music": 1.974,
+        "lsd_artifact_vs_music": 1.9761,
+        "seconds_of_music": 2.32,
+        "chunks": 100,
+        "thresholds": {"snr_db_vs_float": 25.0, "lsd_delta": 0.05},
+        "passed": true,
+        "failures": [],
+        "snr_db_by_quarter": [30.4, 31.0, 31.5, 32.1],
+        "runtime": "Core ML: MLModel(path).predict({'codes': int32, <state>: float32, ...}); outputs 'audio' and 'next_<state>' (float32)",
+        "method": "chunk by chunk with state carried from zeros, every excerpt of the calibration music; SNR = 10*log10(sum ref^2 / sum (ref - art)^2) against the float PyTorch decoder"
+      },
+      "quantization": {
+        "scheme": "PT2E static: weights int8 symmetric per-channel, activations int8 per-tensor (histogram observer) on every conv and linear outside keep_float; elementwise ops and state tensors in float32",
+        "keep_float": ["conv_out"],
+        "int8_mac_share": 0.91,
+        "calibration_seconds_per_excerpt": 1.16,
+        "sensitivity": null
+      },
+      "calibration": {
+        "sources": ["chaos_god_clip.ogg[ch0]", "chaos_god_clip.ogg[ch1]"],
+        "label": "shipped clip",
+        "seconds_verified": 2.32,
+        "state": "carried chunk by chunk from zeros"
+      },
+      "toolchain": {"torch": "2.13.0+cpu", "coremltools": "9.0"}
+    }
+    """
+
+    /// `example` for a stereo artifact: `channels` 2, every shape starting with 2 (one call decodes
+    /// both channels, planar). tests/test_manifest_schema.py validates it too and checks it differs
+    /// from `example` only there, and equals the Java tests' stereo sample.
+    static let exampleStereo = """
+    {
+      "manifest_version": 1,
+      "format": "coreml",
+      "artifact": "tq64-int8-k16.mlpackage",
+      "artifact_sha256": "9f2c4e1a7b3d5f60819a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f70",
+      "artifact_bytes": 1234567,
+      "precision": "int8",
+      "config": "tq64",
+      "config_detail": {"name": "tq64", "n_codebooks": 10},
+      "checkpoint_sha256": "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
+      "checkpoint_trained": true,
+      "sample_rate": 44100,
+      "hop": 64,
+      "chunk_frames": 16,
+      "samples_per_chunk": 1024,
+      "channels": 2,
+      "channel_layout": "planar",
+      "n_codebooks": 10,
+      "codebook_size": 512,
+      "inputs": [
+        {"name": "codes", "shape": [2, 10, 16], "dtype": "int32"},
+        {"name": "conv_in", "shape": [2, 64, 6], "dtype": "float32"},
+        {"name": "lstm0_h", "shape": [2, 128], "dtype": "float32"},
+        {"name": "lstm0_c", "shape": [2, 128], "dtype": "float32"}
+      ],
+      "outputs": [
+        {"name": "audio", "shape": [2, 1, 1024], "dtype": "float32"},
+        {"name": "next_conv_in", "shape": [2, 64, 6], "dtype": "float32"},
+        {"name": "next_lstm0_h", "shape": [2, 128], "dtype": "float32"},
+        {"name": "next_lstm0_c", "shape": [2, 128], "dtype": "float32"}
+      ],
+      "state": [
+        {"name": "conv_in", "shape": [2, 64, 6], "dtype": "float32"},
+        {"name": "lstm0_h", "shape": [2, 128], "dtype": "float32"},
+        {"name": "lstm0_c", "shape": [2, 128], "dtype": "float32"}
       ],
       "state_init": "zeros",
       "call": "outputs = model(codes, *state); audio = outputs[0]; state = outputs[1:]",
@@ -138,6 +215,52 @@ final class ManifestTests: XCTestCase {
         assertRejected(e.replacingOccurrences(of: lastState, with: lastState.replacingOccurrences(of: "lstm0_c",
                                                                                                 with: "lstm0_x")),
                        "inputs that are not the state")
+    }
+
+    func testReadsChannelsAndTheirLayout() throws {
+        XCTAssertEqual(try parse(Self.example).channels, 1)
+        let m = try parse(Self.exampleStereo)
+        XCTAssertEqual(m.channels, 2)
+        XCTAssertEqual(m.channelLayout, "planar")
+        XCTAssertEqual(m.samplesPerChunk, 1024) // per channel
+        XCTAssertEqual(m.codesInput.shape, [2, 10, 16])
+        XCTAssertEqual(m.zeroState().map(\.count), [768, 256, 256]) // both rows of every state tensor
+    }
+
+    private func assertRejected(_ text: String, saying: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try parse(text), "accepted a manifest that should fail with '\(saying)'",
+                             file: file, line: line) { error in
+            XCTAssertTrue(error is ManifestError, "\(error)", file: file, line: line)
+            XCTAssertTrue("\(error)".contains(saying), "\(error)", file: file, line: line)
+        }
+    }
+
+    func testRefusesChannelsItCannotDrive() {
+        let e = Self.example, s = Self.exampleStereo
+        assertRejected(e.replacingOccurrences(of: "  \"channels\": 1,\n", with: ""), saying: "missing key 'channels'")
+        assertRejected(e.replacingOccurrences(of: "\"channels\": 1", with: "\"channels\": 0"),
+                       saying: "channels: expected 1 to 2")
+        assertRejected(e.replacingOccurrences(of: "\"channels\": 1", with: "\"channels\": 3"), saying: "got 3")
+        assertRejected(e.replacingOccurrences(of: "\"channels\": 1", with: "\"channels\": \"1\""), saying: "channels")
+        assertRejected(e.replacingOccurrences(of: "  \"channel_layout\": \"planar\",\n", with: ""),
+                       saying: "missing key 'channel_layout'")
+        assertRejected(e.replacingOccurrences(of: "\"planar\"", with: "\"interleaved\""), saying: "only 'planar'")
+        // shapes that do not start with channels: a mono manifest marked stereo, and each tensor kind
+        assertRejected(e.replacingOccurrences(of: "\"channels\": 1", with: "\"channels\": 2"),
+                       saying: "inputs[0] (codes): shape must start with channels = 2")
+        assertRejected(s.replacingOccurrences(of: "\"channels\": 2", with: "\"channels\": 1"),
+                       saying: "start with channels = 1")
+        assertRejected(s.replacingOccurrences(of: "{\"name\": \"audio\", \"shape\": [2,", with: "{\"name\": \"audio\", \"shape\": [1,"),
+                       saying: "outputs[0] (audio): shape must start with channels = 2")
+        for t in ["{\"name\": \"lstm0_h\", \"shape\": [2,", "{\"name\": \"next_lstm0_h\", \"shape\": [2,"] {
+            XCTAssertTrue(s.contains(t), t)
+            assertRejected(s.replacingOccurrences(of: t, with: t.replacingOccurrences(of: "[2,", with: "[1,")),
+                           saying: "lstm0_h): shape must start with channels = 2")
+        }
+        let lastState = "{\"name\": \"lstm0_c\", \"shape\": [2, 128], \"dtype\": \"float32\"}\n  ],\n  \"state_init\""
+        XCTAssertTrue(s.contains(lastState))
+        assertRejected(s.replacingOccurrences(of: lastState, with: lastState.replacingOccurrences(of: "[2,", with: "[1,")),
+                       saying: "state[2] (lstm0_c): shape must start with channels = 2")
     }
 
     func testUnknownCheckpointHasNoFingerprint() throws {

@@ -3,11 +3,17 @@ import Foundation
 /// A decoder broke the call contract.
 public enum DecodeLoopError: Error, Equatable, CustomStringConvertible {
     case shortAudio(samples: Int, expected: Int)
+    case audioRows(rows: Int, expected: Int)
+    case channelsMismatch(decoder: Int, manifest: Int)
 
     public var description: String {
         switch self {
         case let .shortAudio(samples, expected):
             return "the decoder returned \(samples) samples, expected at least \(expected)"
+        case let .audioRows(rows, expected):
+            return "the decoder returned \(rows) audio rows, expected \(expected)"
+        case let .channelsMismatch(decoder, manifest):
+            return "the decoder takes \(decoder) channels per call, its manifest says \(manifest)"
         }
     }
 }
@@ -23,9 +29,16 @@ public enum DecodeLoopError: Error, Equatable, CustomStringConvertible {
 /// dropped add nothing.
 ///
 /// Frames are gathered into chunks of K = chunk_frames frames per channel. Each full chunk goes
-/// through the `ChunkDecoder` once per channel, each channel carrying its own state from chunk
-/// to chunk (a stereo stream has two independent state sets); the channels are interleaved (a
-/// mono stream is copied to every output channel) and written to the ring. A partial chunk is
+/// through the `ChunkDecoder`, each channel carrying its own state from chunk to chunk; the
+/// channels are interleaved (a mono stream is copied to every output channel) and written to
+/// the ring.
+///
+/// Calls per chunk: the decoder takes C channels per call (planar rows, the manifest's
+/// `channels`), the stream has S. Call i of a chunk carries stream channels iC ..< iC + C with a
+/// state of its own, so S == C is one call (a stereo artifact decodes a stereo chunk in one
+/// call) and C = 1, S = 2 two calls, one state per channel. C = 2, S = 1 puts the mono codes in
+/// both rows and plays row 0: one call, but a stereo call's cost (gmacs_per_s is per channel, so
+/// twice a mono artifact's); a mono artifact is the cheaper one for mono streams. A partial chunk is
 /// padded with code 0 and only its real frames kept, at the end of the stream and before a
 /// reset (the state then starts again from its initial value). The audio is cut to
 /// total_samples when the header knows it (as `tqcodec decode` does).
@@ -65,11 +78,12 @@ public final class DecodeLoop<Backend: ChunkDecoder>: @unchecked Sendable {
     private var nQ = 0
     private var planner = ConcealmentPlanner(framesPerPacket: 1, hopLength: 1)
     private var fades = ConcealmentFades()
-    private var pending: [CodeChunk] = []   // per channel: the chunk being gathered
+    private var callChannels = 1            // C, the decoder's rows per call
+    private var pending: [CodeChunk] = []   // per call: the chunk being gathered, C rows
     private var gains: [Float] = []         // per sample of the chunk: the concealment gain
     private var fill = 0
     private var lastFrame: [Int32] = []     // [channel * nQ + q]: the last frame played
-    private var states: [Backend.State] = [] // per channel
+    private var states: [Backend.State] = [] // per call
     private var audio: [[Float]] = []        // per channel, the last chunk's audio
     private var interleaved: [Float] = []
     private var samplesLeft = Int.max       // per channel, before the cut at total_samples
@@ -152,6 +166,9 @@ public final class DecodeLoop<Backend: ChunkDecoder>: @unchecked Sendable {
 
     private func loop() throws {
         let h = try source.header()
+        if let manifest, manifest.channels != decoder.channels {
+            throw DecodeLoopError.channelsMismatch(decoder: decoder.channels, manifest: manifest.channels)
+        }
         try manifest?.checkCompatible(h)
         guard h.hopLength == hop else {
             throw TQCError(.invalidArgument, "stream hop_length \(h.hopLength) differs from the decoder's hop \(hop)")
@@ -210,7 +227,10 @@ public final class DecodeLoop<Backend: ChunkDecoder>: @unchecked Sendable {
         nQ = h.nQ
         planner = ConcealmentPlanner(header: h)
         fades = ConcealmentFades()
-        pending = Array(repeating: CodeChunk(nQ: nQ, frames: chunkFrames), count: channels)
+        callChannels = decoder.channels
+        precondition(callChannels >= 1, "a decoder takes at least one channel per call")
+        let calls = (channels + callChannels - 1) / callChannels
+        pending = Array(repeating: CodeChunk(channels: callChannels, nQ: nQ, frames: chunkFrames), count: calls)
         gains = Array(repeating: 1, count: chunkFrames * hop)
         lastFrame = Array(repeating: 0, count: channels * nQ)
         states = try freshStates()
@@ -228,16 +248,25 @@ public final class DecodeLoop<Backend: ChunkDecoder>: @unchecked Sendable {
 
     private func freshStates() throws -> [Backend.State] {
         var fresh: [Backend.State] = []
-        for _ in 0..<channels { // channel 0 first
+        for _ in pending.indices { // call 0 (channel 0) first
             fresh.append(try decoder.makeInitialState())
         }
         return fresh
     }
 
+    /// The stream channel row `row` of call `call` carries (a row past the stream's channels
+    /// repeats its last channel and is not played).
+    private func streamChannel(call: Int, row: Int) -> Int {
+        min(call * callChannels + row, channels - 1)
+    }
+
     private func append(_ frame: [Int32]) throws {
-        for c in 0..<channels {
-            for q in 0..<nQ {
-                pending[c][q, fill] = frame[c * nQ + q]
+        for i in pending.indices {
+            for r in 0..<callChannels {
+                let c = streamChannel(call: i, row: r)
+                for q in 0..<nQ {
+                    pending[i][r, q, fill] = frame[c * nQ + q]
+                }
             }
         }
         for i in (fill * hop)..<((fill + 1) * hop) {
@@ -256,9 +285,11 @@ public final class DecodeLoop<Backend: ChunkDecoder>: @unchecked Sendable {
         }
         let frames = fill
         for f in fill..<chunkFrames {
-            for c in 0..<channels {
-                for q in 0..<nQ {
-                    pending[c][q, f] = 0
+            for i in pending.indices {
+                for r in 0..<callChannels {
+                    for q in 0..<nQ {
+                        pending[i][r, q, f] = 0
+                    }
                 }
             }
         }
@@ -268,13 +299,20 @@ public final class DecodeLoop<Backend: ChunkDecoder>: @unchecked Sendable {
     private func decodeChunk(realFrames: Int) throws {
         let samples = chunkFrames * hop
         let started = DispatchTime.now().uptimeNanoseconds
-        for c in 0..<channels {
-            let out = try decoder.decode(codes: pending[c], state: states[c])
-            guard out.audio.count >= samples else {
-                throw DecodeLoopError.shortAudio(samples: out.audio.count, expected: samples)
+        for i in pending.indices {
+            let out = try decoder.decode(codes: pending[i], state: states[i])
+            guard out.audio.count == callChannels else {
+                throw DecodeLoopError.audioRows(rows: out.audio.count, expected: callChannels)
             }
-            audio[c] = out.audio // a value: the decoder cannot change it behind our back
-            states[c] = out.state
+            for (r, row) in out.audio.enumerated() {
+                guard row.count >= samples else {
+                    throw DecodeLoopError.shortAudio(samples: row.count, expected: samples)
+                }
+                if i * callChannels + r < channels { // a row past the stream's channels is a copy: not played
+                    audio[i * callChannels + r] = row // a value: the decoder cannot change it behind our back
+                }
+            }
+            states[i] = out.state
         }
         stats.recordChunk(nanoseconds: Int(DispatchTime.now().uptimeNanoseconds - started), frames: realFrames)
         fill = 0

@@ -20,6 +20,11 @@ public enum ManifestContract {
     public static let stateDType = "float32"
     /// The only state initialisation the exporter writes.
     public static let stateInit = "zeros"
+    /// The only `channel_layout` there is: channel c is row c (the first dimension) of the codes,
+    /// the audio and every state tensor, each channel with its own state.
+    public static let channelLayout = "planar"
+    /// The most `channels` one call of an artifact decodes (left and right).
+    public static let maxCallChannels = 2
 }
 
 /// One input, output or state tensor of an exported decoder, as the manifest lists it.
@@ -71,8 +76,9 @@ public struct ManifestError: Error, Equatable, CustomStringConvertible, Localize
 /// what the app needs to drive an artifact without hard-coding shapes.
 ///
 /// Checked on reading (as the Java `Manifest` does): positive sizes; `samples_per_chunk =
-/// chunk_frames · hop`; `inputs[0]` the codes `[1, n_codebooks, chunk_frames]` (int32);
-/// `outputs[0]` the audio `[1, 1, samples_per_chunk]` (float32); the rest of `inputs` equal to
+/// chunk_frames · hop`; `channels` C (1 or 2) and `channel_layout` `planar`: every tensor's shape
+/// starts with C; `inputs[0]` the codes `[C, n_codebooks, chunk_frames]` (int32);
+/// `outputs[0]` the audio `[C, 1, samples_per_chunk]` (float32); the rest of `inputs` equal to
 /// `state` (float32), and the rest of `outputs` the state renamed `next_<name>`, in the same
 /// order — the call contract `outputs = model(codes, *state); audio = outputs[0]; state =
 /// outputs[1:]`. Other keys (verification, MACs, ...) are ignored here.
@@ -87,7 +93,11 @@ public struct Manifest: Equatable, Sendable {
     public let sampleRate: Int
     public let hop: Int
     public let chunkFrames: Int
+    /// Samples per call per channel.
     public let samplesPerChunk: Int
+    /// C, channels one call decodes: the first dimension of every tensor.
+    public let channels: Int
+    public let channelLayout: String
     public let nCodebooks: Int
     public let codebookSize: Int
     public let inputs: [TensorSpec]
@@ -145,12 +155,14 @@ public struct Manifest: Equatable, Sendable {
         return Array(bytes.prefix(StreamHeader.fingerprintSize))
     }
 
-    /// Zero state, one flat float array per state tensor in call order (`state_init: zeros`).
+    /// Zero state for the `channels` of one call, one flat float array per state tensor in call
+    /// order (`state_init: zeros`).
     public func zeroState() -> [[Float]] {
         state.map { [Float](repeating: 0, count: $0.elementCount) }
     }
 
-    /// Channels one artifact plays (a stereo stream runs two state sets through it).
+    /// Channels of a stream an artifact plays, whatever its `channels` per call (the decode loop
+    /// makes one or two calls per chunk, each with its own state).
     public static let maxChannels = 2
 
     /// Can this artifact decode that stream? Python's `check_stream_fits`, in its order: the
@@ -193,6 +205,13 @@ public struct Manifest: Equatable, Sendable {
         if chunkFrames * hop != samplesPerChunk {
             throw ManifestError("samples_per_chunk \(samplesPerChunk) is not chunk_frames \(chunkFrames) x hop \(hop)")
         }
+        if !(1...ManifestContract.maxCallChannels).contains(channels) {
+            throw ManifestError("channels: expected 1 to \(ManifestContract.maxCallChannels) (channels one call decodes), "
+                + "got \(channels)")
+        }
+        if channelLayout != ManifestContract.channelLayout {
+            throw ManifestError("channel_layout: only '\(ManifestContract.channelLayout)' is supported, got '\(channelLayout)'")
+        }
         if let stateInit, stateInit != ManifestContract.stateInit {
             throw ManifestError("state_init: only '\(ManifestContract.stateInit)' is supported, got '\(stateInit)'")
         }
@@ -202,9 +221,16 @@ public struct Manifest: Equatable, Sendable {
         for spec in inputs + outputs + state where spec.shape.contains(where: { $0 < 0 }) {
             throw ManifestError("\(spec.name): negative dimension in \(spec.shape)")
         }
-        try Manifest.expect(codes, "inputs[0] (codes)", shape: [1, nCodebooks, chunkFrames],
+        let listed = inputs.enumerated().map { ("inputs[\($0.offset)]", $0.element) }
+            + outputs.enumerated().map { ("outputs[\($0.offset)]", $0.element) }
+            + state.enumerated().map { ("state[\($0.offset)]", $0.element) }
+        for (what, spec) in listed where spec.shape.first != channels {
+            throw ManifestError("\(what) (\(spec.name)): shape must start with channels = \(channels) (channel_layout "
+                + "\(ManifestContract.channelLayout)), got \(spec.shape)")
+        }
+        try Manifest.expect(codes, "inputs[0] (codes)", shape: [channels, nCodebooks, chunkFrames],
                             dtype: ManifestContract.codesDType)
-        try Manifest.expect(audio, "outputs[0] (audio)", shape: [1, 1, samplesPerChunk],
+        try Manifest.expect(audio, "outputs[0] (audio)", shape: [channels, 1, samplesPerChunk],
                             dtype: ManifestContract.audioDType)
         if Array(inputs.dropFirst()) != state {
             throw ManifestError("inputs after the codes must be the state tensors, in order: "
@@ -249,6 +275,8 @@ extension Manifest: Decodable {
         case hop = "hop"
         case chunkFrames = "chunk_frames"
         case samplesPerChunk = "samples_per_chunk"
+        case channels = "channels"
+        case channelLayout = "channel_layout"
         case nCodebooks = "n_codebooks"
         case codebookSize = "codebook_size"
         case inputs = "inputs"
@@ -270,6 +298,15 @@ extension Manifest: Decodable {
         hop = try c.decode(Int.self, forKey: .hop)
         chunkFrames = try c.decode(Int.self, forKey: .chunkFrames)
         samplesPerChunk = try c.decode(Int.self, forKey: .samplesPerChunk)
+        // required since artifacts decode 1 or 2 channels a call: refused by name when missing
+        guard let channels = try c.decodeIfPresent(Int.self, forKey: .channels) else {
+            throw ManifestError("missing key 'channels' (channels one call decodes, 1 or 2)")
+        }
+        guard let channelLayout = try c.decodeIfPresent(String.self, forKey: .channelLayout) else {
+            throw ManifestError("missing key 'channel_layout' ('\(ManifestContract.channelLayout)')")
+        }
+        self.channels = channels
+        self.channelLayout = channelLayout
         nCodebooks = try c.decode(Int.self, forKey: .nCodebooks)
         codebookSize = try c.decode(Int.self, forKey: .codebookSize)
         inputs = try c.decode([TensorSpec].self, forKey: .inputs)

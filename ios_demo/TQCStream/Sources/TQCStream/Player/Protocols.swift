@@ -1,47 +1,58 @@
-/// One exported decoder artifact, one channel at a time: K frames of codes plus that channel's
-/// state in, K·hop samples plus the next state out (the manifest's call contract). The app
-/// wraps Core ML in this (`CoreMLChunkDecoder`); tests use fakes.
+/// One exported decoder artifact: one chunk of K frames for all of its `channels` C per call,
+/// codes plus state in, K·hop samples per channel plus the next state out (the manifest's call
+/// contract). A mono artifact is the case C = 1, so mono and stereo artifacts go through the
+/// same code. The app wraps Core ML in this (`CoreMLChunkDecoder`); tests use fakes.
 ///
-/// `State` is whatever the backend carries between calls (Core ML: the model's float32
-/// `MLMultiArray` outputs, fed back unchanged). The decode loop keeps one state per channel,
-/// hands each call the state that the previous call for the same channel returned, and never
-/// looks inside it. Calls come from one thread, the decode thread.
+/// Layout is planar (`channel_layout`): channel c is row c of the codes, of the audio and of
+/// every state tensor. `State` is whatever the backend carries between calls for its C channels
+/// (Core ML: the model's float32 `MLMultiArray` outputs `[C, ...]`, fed back unchanged). The
+/// decode loop keeps one state per call of a chunk, hands each call the state that the previous
+/// call for the same channels returned, and never looks inside it. Calls come from one thread,
+/// the decode thread.
 public protocol ChunkDecoder: AnyObject {
     associatedtype State
 
-    /// A fresh state for one channel (the manifest's `state_init`: zeros).
+    /// C, the channels one call decodes (the manifest's `channels`: 1 or 2).
+    var channels: Int { get }
+
+    /// A fresh state for the C channels of one call (the manifest's `state_init`: zeros).
     func makeInitialState() throws -> State
 
-    /// Decode one chunk of one channel.
+    /// Decode one chunk of C channels.
     /// - Parameters:
-    ///   - codes: `[n_q][K]` codes of one channel (K = the manifest's chunk_frames).
-    ///   - state: this channel's state from `makeInitialState()` or its previous call.
-    /// - Returns: at least K·hop samples (the first K·hop are used) and the next state.
-    func decode(codes: CodeChunk, state: State) throws -> (audio: [Float], state: State)
+    ///   - codes: `[C][n_q][K]` codes (K = the manifest's chunk_frames), `codes.channels == C`.
+    ///   - state: these channels' state from `makeInitialState()` or their previous call.
+    /// - Returns: `[C][≥ K·hop]` audio, row c channel c (the first K·hop samples of each row are
+    ///   used), and the next state.
+    func decode(codes: CodeChunk, state: State) throws -> (audio: [[Float]], state: State)
 }
 
-/// The codes of one chunk of one channel, `[n_q][frames]` row-major: `values[q * frames + k]`,
-/// the layout of the model's `codes` input `[1, n_q, K]`.
+/// The codes of one chunk, `[channels][n_q][frames]` row-major: `values[(c * nQ + q) * frames + k]`,
+/// the layout of the model's `codes` input `[C, n_q, K]`.
 public struct CodeChunk: Equatable, Sendable {
+    public let channels: Int
     public let nQ: Int
     public let frames: Int
     public var values: [Int32]
 
-    public init(nQ: Int, frames: Int, values: [Int32]? = nil) {
-        precondition(values == nil || values?.count == nQ * frames, "values must hold nQ * frames codes")
+    public init(channels: Int = 1, nQ: Int, frames: Int, values: [Int32]? = nil) {
+        precondition(values == nil || values?.count == channels * nQ * frames,
+                     "values must hold channels * nQ * frames codes")
+        self.channels = channels
         self.nQ = nQ
         self.frames = frames
-        self.values = values ?? [Int32](repeating: 0, count: nQ * frames)
+        self.values = values ?? [Int32](repeating: 0, count: channels * nQ * frames)
     }
 
-    public subscript(codebook: Int, frame: Int) -> Int32 {
-        get { values[codebook * frames + frame] }
-        set { values[codebook * frames + frame] = newValue }
+    public subscript(channel: Int, codebook: Int, frame: Int) -> Int32 {
+        get { values[(channel * nQ + codebook) * frames + frame] }
+        set { values[(channel * nQ + codebook) * frames + frame] = newValue }
     }
 
-    /// The codes of one codebook across the chunk.
-    public func row(_ codebook: Int) -> ArraySlice<Int32> {
-        values[(codebook * frames)..<((codebook + 1) * frames)]
+    /// The codes of one codebook of one channel across the chunk.
+    public func row(channel: Int, codebook: Int) -> ArraySlice<Int32> {
+        let start = (channel * nQ + codebook) * frames
+        return values[start..<(start + frames)]
     }
 }
 

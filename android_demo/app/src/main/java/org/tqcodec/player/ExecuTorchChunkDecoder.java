@@ -20,14 +20,14 @@ import java.util.Arrays;
 
 /**
  * An exported decoder ({@code .pte}, {@code mobile_export/executorch.py}) run by ExecuTorch's
- * Android runtime, one chunk of one channel per call.
+ * Android runtime, one chunk of the manifest's {@code channels} (1 or 2, planar rows) per call.
  *
  * <p>Every input tensor is made once, from the manifest's shapes and dtypes ({@link CallLayout}),
- * over a direct buffer that ExecuTorch reads in place; a call copies the codes and the channel's
- * state into those buffers, runs the program's {@value ExportContract#METHOD} method, and returns
- * the audio and the next state (outputs 1.. in the manifest's order) as fresh arrays. Nothing of
- * a channel is kept between calls, so one instance serves every channel: the decode loop hands
- * each channel's own state back in.
+ * over a direct buffer that ExecuTorch reads in place; a call copies the codes {@code [C, n_q, K]}
+ * and the channels' state into those buffers, runs the program's {@value ExportContract#METHOD}
+ * method, and returns the audio split into rows and the next state (outputs 1.. in the
+ * manifest's order) as fresh arrays. Nothing is kept between calls, so one instance serves every
+ * call: the decode loop hands each call's own state back in.
  *
  * <p>Not thread-safe, and {@code Module.destroy()} throws while a call runs: the app wraps it in
  * a {@link org.tqcodec.stream.player.GuardedDecoder}, which serialises calls and frees the
@@ -115,12 +115,17 @@ public final class ExecuTorchChunkDecoder implements ChunkDecoder, Closeable {
     }
 
     @Override
+    public int channels() {
+        return layout.channels();
+    }
+
+    @Override
     public float[][] initState() {
         return manifest.zeroState();
     }
 
     @Override
-    public DecodedChunk decode(int[][] codes, float[][] state) {
+    public DecodedChunk decode(int[][][] codes, float[][] state) {
         if (state.length != stateIn.length) {
             throw new IllegalArgumentException("expected " + stateIn.length + " state tensors, got " + state.length);
         }
@@ -157,7 +162,7 @@ public final class ExecuTorchChunkDecoder implements ChunkDecoder, Closeable {
             }
             outputsChecked = true;
         }
-        float[] audio = tensors[0].getDataAsFloatArray();
+        float[][] audio = layout.splitAudio(tensors[0].getDataAsFloatArray());
         float[][] next = new float[stateIn.length][];
         for (int k = 0; k < next.length; k++) {
             next[k] = tensors[1 + k].getDataAsFloatArray();

@@ -8,10 +8,11 @@ import java.util.List;
  * shape, dtype or position written into the app.
  *
  * <p>Positions follow the manifest's call contract: input 0 is the codes
- * ({@value ExportContract#CODES}, int32 or int64, {@code [1, n_q, K]}), inputs 1.. the state
+ * ({@value ExportContract#CODES}, int32 or int64, {@code [C, n_q, K]}), inputs 1.. the state
  * tensors in {@code state} order (float32); output 0 the audio ({@value ExportContract#AUDIO},
- * float32), outputs 1.. the next state, {@code next_<name>}, same order and shapes. Anything else
- * is refused when the layout is made, so a wrapper never meets it mid-stream.
+ * float32, {@code [C, 1, K·hop]}), outputs 1.. the next state, {@code next_<name>}, same order and
+ * shapes. C is the manifest's {@code channels}, row c of every tensor channel c (planar). Anything
+ * else is refused when the layout is made, so a wrapper never meets it mid-stream.
  */
 public final class CallLayout {
     /** Element type of a tensor, as the runtime wrappers must create it. */
@@ -38,6 +39,7 @@ public final class CallLayout {
     }
 
     private final Manifest manifest;
+    private final int channels;
     private final int nQ;
     private final int chunkFrames;
     private final DType codesType;
@@ -50,6 +52,7 @@ public final class CallLayout {
 
     private CallLayout(Manifest m) throws ManifestException {
         manifest = m;
+        channels = m.channels();
         nQ = m.nCodebooks();
         chunkFrames = m.chunkFrames();
         List<TensorSpec> in = m.inputs(), out = m.outputs();
@@ -173,29 +176,57 @@ public final class CallLayout {
         return outputNames[i];
     }
 
-    /** Samples of audio per call (output 0's size). */
-    public int samplesPerChunk() { return outputSizes[0]; }
+    /** C, channels per call: the first dimension of every tensor. */
+    public int channels() { return channels; }
+
+    /** Samples of audio per call per channel (output 0's size / C). */
+    public int samplesPerChunk() { return outputSizes[0] / channels; }
 
     /**
-     * Flatten one channel's codes {@code [n_q][K]} into {@code dst} in the row-major order of the
-     * codes tensor {@code [1, n_q, K]}: {@code dst[q·K + k] = codes[q][k]}.
+     * Flatten the codes {@code [C][n_q][K]} into {@code dst} in the row-major order of the codes
+     * tensor {@code [C, n_q, K]}: {@code dst[(c·n_q + q)·K + k] = codes[c][q][k]}.
      *
-     * @throws IllegalArgumentException if {@code codes} is not {@code n_q × K} or {@code dst} is too short
+     * @throws IllegalArgumentException if {@code codes} is not {@code C × n_q × K} or {@code dst} is too short
      */
-    public void packCodes(int[][] codes, int[] dst) {
-        if (codes.length != nQ) {
-            throw new IllegalArgumentException("codes: expected " + nQ + " codebooks, got " + codes.length);
+    public void packCodes(int[][][] codes, int[] dst) {
+        if (codes.length != channels) {
+            throw new IllegalArgumentException("codes: expected " + channels + " channels, got " + codes.length);
         }
-        if (dst.length < nQ * chunkFrames) {
-            throw new IllegalArgumentException("dst holds " + dst.length + " codes, a chunk has " + nQ * chunkFrames);
+        if (dst.length < channels * nQ * chunkFrames) {
+            throw new IllegalArgumentException("dst holds " + dst.length + " codes, a chunk has "
+                    + channels * nQ * chunkFrames);
         }
-        for (int q = 0; q < nQ; q++) {
-            if (codes[q].length != chunkFrames) {
-                throw new IllegalArgumentException("codes[" + q + "]: expected " + chunkFrames + " frames, got "
-                        + codes[q].length);
+        for (int c = 0; c < channels; c++) {
+            if (codes[c].length != nQ) {
+                throw new IllegalArgumentException("codes[" + c + "]: expected " + nQ + " codebooks, got "
+                        + codes[c].length);
             }
-            System.arraycopy(codes[q], 0, dst, q * chunkFrames, chunkFrames);
+            for (int q = 0; q < nQ; q++) {
+                if (codes[c][q].length != chunkFrames) {
+                    throw new IllegalArgumentException("codes[" + c + "][" + q + "]: expected " + chunkFrames
+                            + " frames, got " + codes[c][q].length);
+                }
+                System.arraycopy(codes[c][q], 0, dst, (c * nQ + q) * chunkFrames, chunkFrames);
+            }
         }
+    }
+
+    /**
+     * Split output 0 as a runtime returns it, flat {@code [C, 1, samples]}, into one row per channel.
+     *
+     * @throws IllegalStateException if it does not hold output 0's size
+     */
+    public float[][] splitAudio(float[] flat) {
+        if (flat == null || flat.length != outputSizes[0]) {
+            throw new IllegalStateException("output 0 (" + outputNames[0] + "): expected " + outputSizes[0]
+                    + " samples, got " + (flat == null ? "none" : String.valueOf(flat.length)));
+        }
+        int n = samplesPerChunk();
+        float[][] rows = new float[channels][];
+        for (int c = 0; c < channels; c++) {
+            rows[c] = java.util.Arrays.copyOfRange(flat, c * n, (c + 1) * n);
+        }
+        return rows;
     }
 
     /**

@@ -11,10 +11,17 @@ import java.util.concurrent.TimeUnit;
  * The decode thread's work: packets in, interleaved PCM into a {@link RingBuffer}.
  *
  * <p>Frames from the {@link PacketSource} are gathered into chunks of K = chunk_frames frames per
- * channel. Each full chunk goes through the {@link ChunkDecoder} once per channel, each channel
- * carrying its own state from chunk to chunk; the channels are interleaved (a mono stream is
- * copied to every output channel) and written to the ring, sleeping while it is full until the
- * audio thread has made room. At the end, a last partial chunk is padded with code 0 and only
+ * channel. Each full chunk goes through the {@link ChunkDecoder}, each channel carrying its own
+ * state from chunk to chunk; the channels are interleaved (a mono stream is copied to every
+ * output channel) and written to the ring, sleeping while it is full until the audio thread has
+ * made room.
+ *
+ * <p><b>Calls per chunk</b>: the decoder takes C channels per call (planar rows, the manifest's
+ * {@code channels}), the stream has S. Call i of a chunk carries stream channels iC .. iC + C − 1
+ * with a state of its own, so S == C is one call (a stereo artifact decodes a stereo chunk in
+ * one call) and C = 1, S = 2 two calls, one state per channel. C = 2, S = 1 puts the mono codes
+ * in both rows and plays row 0: one call, but a stereo call's cost (gmacs_per_s is per channel,
+ * so twice a mono artifact's); a mono artifact is the cheaper one for mono streams. At the end, a last partial chunk is padded with code 0 and only
  * its real frames are kept, and the audio is cut to total_samples when the header knows it (as
  * {@code tqcodec decode} does).
  *
@@ -98,6 +105,11 @@ public final class DecodeLoop implements Runnable {
             if (outputChannels < 1) {
                 throw new IllegalArgumentException("outputChannels must be positive");
             }
+            int c = decoder.channels();
+            if (c < 1 || (manifest != null && c != manifest.channels())) {
+                throw new IllegalArgumentException("the decoder takes " + c + " channels per call"
+                        + (manifest != null ? ", its manifest says " + manifest.channels() : ""));
+            }
             return new DecodeLoop(this);
         }
     }
@@ -120,7 +132,9 @@ public final class DecodeLoop implements Runnable {
     private volatile StreamHeader header;
 
     // decode-thread state
-    private int channels, nQ;
+    private int channels, nQ;     // the stream's
+    private int callChannels;     // C, the decoder's rows per call
+    private int[][][][] callCodes; // [call][row]: a stream channel's pending codes (row ≥ S: channel S − 1)
     private ConcealmentPlanner planner;
     private int[][][] pending;    // [channel][q][K]: the chunk being gathered
     private int[] concealAt;      // per frame of the chunk: its first sample's offset in a conceal step, or -1
@@ -129,7 +143,7 @@ public final class DecodeLoop implements Runnable {
     private int[] fadeInAt;       // per decoded frame: its first sample's offset after a gap, or -1 (gain 1)
     private int fill;
     private int[][] last;         // [channel][q]: the last frame's codes
-    private float[][][] states;   // per channel
+    private float[][][] states;   // per call
     private float[][] audio;      // per channel, K·hop
     private float[] interleaved;
     private long samplesLeft;     // per channel, before the cut at total_samples
@@ -236,10 +250,16 @@ public final class DecodeLoop implements Runnable {
         concealLevel = new float[chunkFrames];
         fadeInAt = new int[chunkFrames];
         last = new int[channels][nQ];
-        states = new float[channels][][];
-        for (int c = 0; c < channels; c++) {
-            states[c] = decoder.initState();
+        callChannels = decoder.channels();
+        int calls = (channels + callChannels - 1) / callChannels;
+        callCodes = new int[calls][callChannels][][];
+        for (int i = 0; i < calls; i++) {
+            for (int r = 0; r < callChannels; r++) {
+                callCodes[i][r] = pending[Math.min(i * callChannels + r, channels - 1)];
+            }
         }
+        states = new float[calls][][];
+        resetStates();
         audio = new float[channels][chunkFrames * hop];
         interleaved = new float[chunkFrames * hop * outChannels];
         samplesLeft = trim && h.hasTotalSamples() && h.totalSamples() >= 0
@@ -291,8 +311,12 @@ public final class DecodeLoop implements Runnable {
     private void resetState() throws InterruptedException {
         stats.decoderResets.incrementAndGet();
         flush();
-        for (int c = 0; c < channels; c++) {
-            states[c] = decoder.initState();
+        resetStates();
+    }
+
+    private void resetStates() {
+        for (int i = 0; i < states.length; i++) { // call 0 (channel 0) first
+            states[i] = decoder.initState();
         }
     }
 
@@ -335,14 +359,23 @@ public final class DecodeLoop implements Runnable {
     private void decodeChunk(int frames) throws InterruptedException {
         int samples = chunkFrames * hop;
         long t0 = System.nanoTime();
-        for (int c = 0; c < channels; c++) {
-            DecodedChunk out = decoder.decode(pending[c], states[c]);
-            if (out == null || out.audio == null || out.audio.length < samples || out.state == null) {
-                throw new IllegalStateException("decoder returned " + (out == null || out.audio == null ? "no audio"
-                        : out.state == null ? "no state" : out.audio.length + " samples, expected " + samples));
+        for (int i = 0; i < callCodes.length; i++) {
+            DecodedChunk out = decoder.decode(callCodes[i], states[i]);
+            String bad = out == null || out.audio == null ? "no audio" : out.state == null ? "no state"
+                    : out.audio.length != callChannels ? out.audio.length + " audio rows, expected " + callChannels : null;
+            for (int r = 0; bad == null && r < callChannels; r++) {
+                int c = i * callChannels + r;
+                float[] row = out.audio[r];
+                if (row == null || row.length < samples) {
+                    bad = (row == null ? "no" : String.valueOf(row.length)) + " samples in row " + r + ", expected " + samples;
+                } else if (c < channels) { // a row past the stream's channels is a copy: not played
+                    System.arraycopy(row, 0, audio[c], 0, samples); // the decoder may reuse its array
+                }
             }
-            System.arraycopy(out.audio, 0, audio[c], 0, samples); // the decoder may reuse its array
-            states[c] = out.state;
+            if (bad != null) {
+                throw new IllegalStateException("decoder returned " + bad);
+            }
+            states[i] = out.state;
         }
         stats.chunkDecoded(System.nanoTime() - t0, frames);
 

@@ -1,11 +1,12 @@
 package org.tqcodec.stream.player;
 
-/** What {@link ChunkDecoder#decode} returns: one channel's audio for the chunk, and its next state. */
+/** What {@link ChunkDecoder#decode} returns: the chunk's audio, one row per channel, and the next state. */
 public final class DecodedChunk {
-    public final float[] audio;
+    /** {@code [C][samples]}: row c is channel c. */
+    public final float[][] audio;
     public final float[][] state;
 
-    public DecodedChunk(float[] audio, float[][] state) {
+    public DecodedChunk(float[][] audio, float[][] state) {
         this.audio = audio;
         this.state = state;
     }

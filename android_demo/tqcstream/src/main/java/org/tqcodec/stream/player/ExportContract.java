@@ -13,14 +13,23 @@ public final class ExportContract {
     /** The program method an ExecuTorch {@code .pte} runs ({@code ExecuTorchChunkRunner} loads it). */
     public static final String METHOD = "forward";
 
-    /** {@code inputs[0]}: the codes of one chunk, {@code [1, n_codebooks, chunk_frames]}. */
+    /** {@code inputs[0]}: the codes of one chunk, {@code [channels, n_codebooks, chunk_frames]}. */
     public static final String CODES = "codes";
 
-    /** {@code outputs[0]}: the audio of one chunk, {@code [1, 1, samples_per_chunk]}. */
+    /** {@code outputs[0]}: the audio of one chunk, {@code [channels, 1, samples_per_chunk]}. */
     public static final String AUDIO = "audio";
 
     /** {@code outputs[1 + k]} is named this prefix plus the name of {@code state[k]}. */
     public static final String NEXT_PREFIX = "next_";
+
+    /**
+     * The only {@code channel_layout} there is: channel c is row c (the first dimension) of the
+     * codes, the audio and every state tensor, each channel with its own state.
+     */
+    public static final String CHANNEL_LAYOUT_PLANAR = "planar";
+
+    /** The most {@code channels} one call of an artifact decodes (left and right). */
+    public static final int MAX_CHANNELS = 2;
 
     /** The only {@code state_init} there is: every state tensor starts at zero. */
     public static final String STATE_INIT_ZEROS = "zeros";

@@ -18,12 +18,13 @@ import java.util.Map;
  * The exporter's {@code manifest.json} ({@code mobile_export/manifest.py}, {@code build_manifest}):
  * what the app needs to drive an artifact without hard-coding shapes.
  *
- * <p>Checked on reading: {@code samples_per_chunk = chunk_frames · hop}; {@code inputs[0]} is the
- * codes tensor {@code [1, n_codebooks, chunk_frames]}; {@code outputs[0]} the audio
- * {@code [1, 1, samples_per_chunk]}; the rest of {@code inputs} is {@code state}, and the rest
- * of {@code outputs} is {@code state} renamed {@code next_<name>}, in the same order (the
- * call contract: {@code outputs = model(codes, *state); audio = outputs[0]; state = outputs[1:]}).
- * Other keys (verification, MACs, ...) are kept in {@link #raw()}.
+ * <p>Checked on reading: {@code samples_per_chunk = chunk_frames · hop}; {@code channels} C
+ * (1 or 2) and {@code channel_layout} {@code planar}: every tensor's shape starts with C;
+ * {@code inputs[0]} is the codes tensor {@code [C, n_codebooks, chunk_frames]}; {@code outputs[0]}
+ * the audio {@code [C, 1, samples_per_chunk]}; the rest of {@code inputs} is {@code state}, and
+ * the rest of {@code outputs} is {@code state} renamed {@code next_<name>}, in the same order
+ * (the call contract: {@code outputs = model(codes, *state); audio = outputs[0]; state =
+ * outputs[1:]}). Other keys (verification, MACs, ...) are kept in {@link #raw()}.
  */
 public final class Manifest {
     private final Map<String, Object> raw;
@@ -35,6 +36,7 @@ public final class Manifest {
     private final int hop;
     private final int chunkFrames;
     private final int samplesPerChunk;
+    private final int channels;
     private final int nCodebooks;
     private final int codebookSize;
     private final List<TensorSpec> inputs;
@@ -57,6 +59,16 @@ public final class Manifest {
         hop = positive(m, "hop");
         chunkFrames = positive(m, "chunk_frames");
         samplesPerChunk = positive(m, "samples_per_chunk");
+        channels = Json.asInt(Json.get(m, "channels", "manifest"), "channels");
+        if (channels < 1 || channels > ExportContract.MAX_CHANNELS) {
+            throw new ManifestException("channels: expected 1 to " + ExportContract.MAX_CHANNELS
+                    + " (channels one call decodes), got " + channels);
+        }
+        Object layout = Json.get(m, "channel_layout", "manifest");
+        if (!ExportContract.CHANNEL_LAYOUT_PLANAR.equals(layout)) {
+            throw new ManifestException("channel_layout: only '" + ExportContract.CHANNEL_LAYOUT_PLANAR
+                    + "' is supported, got " + (layout instanceof String ? "'" + layout + "'" : String.valueOf(layout)));
+        }
         nCodebooks = positive(m, "n_codebooks");
         codebookSize = positive(m, "codebook_size");
         inputs = specs(m, "inputs");
@@ -100,8 +112,11 @@ public final class Manifest {
         if (inputs.isEmpty() || outputs.isEmpty()) {
             throw new ManifestException("inputs and outputs must each list at least one tensor");
         }
-        expectShape(inputs.get(0), "inputs[0] (codes)", 1, nCodebooks, chunkFrames);
-        expectShape(outputs.get(0), "outputs[0] (audio)", 1, 1, samplesPerChunk);
+        channelsFirst(inputs, "inputs");
+        channelsFirst(outputs, "outputs");
+        channelsFirst(state, "state");
+        expectShape(inputs.get(0), "inputs[0] (codes)", channels, nCodebooks, chunkFrames);
+        expectShape(outputs.get(0), "outputs[0] (audio)", channels, 1, samplesPerChunk);
         if (!inputs.subList(1, inputs.size()).equals(state)) {
             throw new ManifestException("inputs after the codes must be the state tensors, in order: "
                     + inputs.subList(1, inputs.size()) + " vs state " + state);
@@ -114,6 +129,18 @@ public final class Manifest {
             if (!o.name().equals(ExportContract.NEXT_PREFIX + s.name()) || !java.util.Arrays.equals(o.shape(), s.shape())) {
                 throw new ManifestException("outputs[" + (k + 1) + "] must be " + ExportContract.NEXT_PREFIX + s.name()
                         + " shaped like " + s + ", got " + o);
+            }
+        }
+    }
+
+    /** Planar: every tensor's first dimension is the call's channels. */
+    private void channelsFirst(List<TensorSpec> specs, String group) throws ManifestException {
+        for (int i = 0; i < specs.size(); i++) {
+            int[] shape = specs.get(i).shape();
+            if (shape.length == 0 || shape[0] != channels) {
+                throw new ManifestException(group + "[" + i + "] (" + specs.get(i).name() + "): shape must start with channels = "
+                        + channels + " (channel_layout " + ExportContract.CHANNEL_LAYOUT_PLANAR + "), got "
+                        + java.util.Arrays.toString(shape));
             }
         }
     }
@@ -172,7 +199,10 @@ public final class Manifest {
         return fp;
     }
 
-    /** Zero state, one flat float array per state tensor in call order ({@code state_init: zeros}). */
+    /**
+     * Zero state for the {@link #channels()} channels of one call, one flat float array per state
+     * tensor in call order ({@code state_init: zeros}).
+     */
     public float[][] zeroState() {
         float[][] s = new float[state.size()][];
         for (int k = 0; k < s.length; k++) {
@@ -228,7 +258,10 @@ public final class Manifest {
     public int sampleRate() { return sampleRate; }
     public int hop() { return hop; }
     public int chunkFrames() { return chunkFrames; }
+    /** Samples per call per channel. */
     public int samplesPerChunk() { return samplesPerChunk; }
+    /** C, channels one call decodes (the first dimension of every tensor). */
+    public int channels() { return channels; }
     public int nCodebooks() { return nCodebooks; }
     public int codebookSize() { return codebookSize; }
     public List<TensorSpec> inputs() { return inputs; }

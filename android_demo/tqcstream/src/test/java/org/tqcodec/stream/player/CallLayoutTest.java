@@ -68,10 +68,10 @@ public class CallLayoutTest {
     @Test
     public void packsCodesRowMajor() throws ManifestException {
         CallLayout l = layout(ManifestTest.EXAMPLE);
-        int[][] codes = new int[10][16];
+        int[][][] codes = new int[1][10][16];
         for (int q = 0; q < 10; q++) {
             for (int k = 0; k < 16; k++) {
-                codes[q][k] = 100 * q + k;
+                codes[0][q][k] = 100 * q + k;
             }
         }
         int[] flat = new int[160];
@@ -80,13 +80,13 @@ public class CallLayoutTest {
             assertEquals(100 * (i / 16) + i % 16, flat[i]);
         }
         try {
-            l.packCodes(new int[9][16], flat);
+            l.packCodes(new int[1][9][16], flat);
             fail("packed 9 codebooks");
         } catch (IllegalArgumentException expected) {
             assertTrue(expected.getMessage().contains("10 codebooks"));
         }
         try {
-            l.packCodes(new int[10][15], flat);
+            l.packCodes(new int[1][10][15], flat);
             fail("packed 15 frames");
         } catch (IllegalArgumentException expected) {
             assertTrue(expected.getMessage().contains("16 frames"));
@@ -96,6 +96,50 @@ public class CallLayoutTest {
             fail("packed into a short array");
         } catch (IllegalArgumentException expected) {
             assertTrue(expected.getMessage().contains("159"));
+        }
+    }
+
+    @Test
+    public void packsStereoCodesChannelByChannelAndSplitsItsAudio() throws ManifestException {
+        CallLayout l = layout(ManifestTest.EXAMPLE_STEREO);
+        assertEquals(2, l.channels());
+        assertEquals(1024, l.samplesPerChunk());
+        assertEquals(2048, l.outputSize(0));
+        assertArrayEquals(new long[] {2, 128}, l.inputShape(2));
+        int[][][] codes = new int[2][10][16];
+        for (int c = 0; c < 2; c++) {
+            for (int q = 0; q < 10; q++) {
+                for (int k = 0; k < 16; k++) {
+                    codes[c][q][k] = 10000 * c + 100 * q + k;
+                }
+            }
+        }
+        int[] flat = new int[320];
+        l.packCodes(codes, flat);
+        for (int i = 0; i < 320; i++) { // [C, n_q, K] row-major: (c·n_q + q)·K + k
+            assertEquals(10000 * (i / 160) + 100 * (i / 16 % 10) + i % 16, flat[i]);
+        }
+        try {
+            l.packCodes(new int[1][10][16], flat);
+            fail("packed one channel into a stereo call");
+        } catch (IllegalArgumentException expected) {
+            assertTrue(expected.getMessage().contains("2 channels"));
+        }
+        float[] audio = new float[2048];
+        for (int i = 0; i < audio.length; i++) {
+            audio[i] = i;
+        }
+        float[][] rows = l.splitAudio(audio);
+        assertEquals(2, rows.length);
+        assertEquals(0f, rows[0][0], 0f);
+        assertEquals(1023f, rows[0][1023], 0f);
+        assertEquals(1024f, rows[1][0], 0f);
+        assertEquals(2047f, rows[1][1023], 0f);
+        try {
+            l.splitAudio(new float[1024]);
+            fail("split a mono chunk as stereo");
+        } catch (IllegalStateException expected) {
+            assertTrue(expected.getMessage().contains("2048"));
         }
     }
 

@@ -100,13 +100,18 @@ public class ConcealmentVectorsTest {
         final int hop = (int) h.hopLength(), k = 16;
         ChunkDecoder silence = new ChunkDecoder() {
             @Override
+            public int channels() {
+                return 1;
+            }
+
+            @Override
             public float[][] initState() {
                 return new float[0][];
             }
 
             @Override
-            public DecodedChunk decode(int[][] codes, float[][] state) {
-                return new DecodedChunk(new float[k * hop], state);
+            public DecodedChunk decode(int[][][] codes, float[][] state) {
+                return new DecodedChunk(new float[][] {new float[k * hop]}, state);
             }
         };
         RingBuffer ring = new RingBuffer(1 << 22);

@@ -54,12 +54,18 @@ public class DecodeLoopTest {
         }
 
         @Override
+        public int channels() {
+            return 1;
+        }
+
+        @Override
         public float[][] initState() {
             return new float[][] {{channelsSeen++, 0f}};
         }
 
         @Override
-        public DecodedChunk decode(int[][] codes, float[][] state) {
+        public DecodedChunk decode(int[][][] channelCodes, float[][] state) {
+            int[][] codes = channelCodes[0];
             if (failAt != null && calls == 3) {
                 throw failAt;
             }
@@ -72,7 +78,7 @@ public class DecodeLoopTest {
                     audio[f * HOP + i] = sample(tag, chunk, codes[0][f], i);
                 }
             }
-            return new DecodedChunk(audio, new float[][] {{tag, chunk + 1}});
+            return new DecodedChunk(new float[][] {audio}, new float[][] {{tag, chunk + 1}});
         }
     }
 
@@ -411,18 +417,23 @@ public class DecodeLoopTest {
         }
 
         @Override
+        public int channels() {
+            return 1;
+        }
+
+        @Override
         public float[][] initState() {
             return inner.initState();
         }
 
         @Override
-        public DecodedChunk decode(int[][] codes, float[][] state) {
+        public DecodedChunk decode(int[][][] codes, float[][] state) {
             DecodedChunk d = inner.decode(codes, state);
             float[] audio = new float[inner.k * hop];
             for (int s = 0; s < audio.length; s++) {
-                audio[s] = sample((int) state[0][0], (int) state[0][1], codes[0][s / hop], s % hop);
+                audio[s] = sample((int) state[0][0], (int) state[0][1], codes[0][0][s / hop], s % hop);
             }
-            return new DecodedChunk(audio, d.state);
+            return new DecodedChunk(new float[][] {audio}, d.state);
         }
     }
 

@@ -35,12 +35,17 @@ public class GuardedDecoderTest {
         final PlayerSessionTest.CodeEcho echo = new PlayerSessionTest.CodeEcho();
 
         @Override
+        public int channels() {
+            return echo.channels();
+        }
+
+        @Override
         public float[][] initState() {
             return echo.initState();
         }
 
         @Override
-        public DecodedChunk decode(int[][] codes, float[][] state) {
+        public DecodedChunk decode(int[][][] codes, float[][] state) {
             running.incrementAndGet();
             try {
                 entered.countDown();
@@ -81,7 +86,7 @@ public class GuardedDecoderTest {
             @Override
             public void run() {
                 try {
-                    guard.decode(new int[2][5], guard.initState());
+                    guard.decode(new int[1][2][5], guard.initState());
                 } catch (Throwable t) {
                     callError.set(t);
                 }
@@ -107,7 +112,7 @@ public class GuardedDecoderTest {
         assertTrue(guard.close(0, TimeUnit.MILLISECONDS)); // again: nothing more to do
         assertEquals(1, backend.destroys.get());
         try {
-            guard.decode(new int[2][5], guard.initState());
+            guard.decode(new int[1][2][5], guard.initState());
             fail("a call after close must be refused");
         } catch (GuardedDecoder.DecoderClosedException expected) {
             // the decode loop takes this as the end of the session
@@ -174,7 +179,7 @@ public class GuardedDecoderTest {
         final AtomicInteger overlaps = new AtomicInteger();
         final GuardedDecoder guard = GuardedDecoder.of(new BlockingBackend() {
             @Override
-            public DecodedChunk decode(int[][] codes, float[][] state) {
+            public DecodedChunk decode(int[][][] codes, float[][] state) {
                 if (inside.incrementAndGet() > 1) {
                     overlaps.incrementAndGet();
                 }
@@ -193,7 +198,7 @@ public class GuardedDecoderTest {
                 @Override
                 public void run() {
                     for (int i = 0; i < 100; i++) {
-                        guard.decode(new int[2][5], guard.initState());
+                        guard.decode(new int[1][2][5], guard.initState());
                     }
                 }
             });

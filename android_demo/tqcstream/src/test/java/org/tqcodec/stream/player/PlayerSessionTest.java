@@ -37,21 +37,26 @@ public class PlayerSessionTest {
         volatile RuntimeException fail;
 
         @Override
+        public int channels() {
+            return 1;
+        }
+
+        @Override
         public float[][] initState() {
             return new float[][] {{0f}};
         }
 
         @Override
-        public DecodedChunk decode(int[][] codes, float[][] state) {
+        public DecodedChunk decode(int[][][] codes, float[][] state) {
             calls.incrementAndGet();
             if (fail != null) {
                 throw fail;
             }
             float[] audio = new float[K * HOP];
             for (int f = 0; f < K; f++) {
-                Arrays.fill(audio, f * HOP, (f + 1) * HOP, codes[0][f]);
+                Arrays.fill(audio, f * HOP, (f + 1) * HOP, codes[0][0][f]);
             }
-            return new DecodedChunk(audio, new float[][] {{state[0][0] + 1}});
+            return new DecodedChunk(new float[][] {audio}, new float[][] {{state[0][0] + 1}});
         }
     }
 
@@ -134,6 +139,7 @@ public class PlayerSessionTest {
         return "{\"format\": \"test\", \"precision\": \"fp32\", \"config\": \"toy\", \"checkpoint_sha256\": \"" + sha
                 + "\", \"sample_rate\": 44100, \"hop\": " + HOP + ", \"chunk_frames\": " + K
                 + ", \"samples_per_chunk\": " + K * HOP + ", \"n_codebooks\": " + NQ + ", \"codebook_size\": 512,"
+                + " \"channels\": 1, \"channel_layout\": \"planar\","
                 + " \"inputs\": [{\"name\": \"codes\", \"shape\": [1, " + NQ + ", " + K + "], \"dtype\": \"int32\"}],"
                 + " \"outputs\": [{\"name\": \"audio\", \"shape\": [1, 1, " + K * HOP + "], \"dtype\": \"float32\"}],"
                 + " \"state\": [], \"state_init\": \"zeros\"}";
