@@ -21,8 +21,10 @@ import java.util.concurrent.TimeUnit;
  * costs no polling.
  *
  * <p>{@link #pause()} and {@link #resume()} hold and restart the output; decoding runs on until
- * the ring is full. A session built with {@link Builder#seek} plays from a seek target
- * ({@link SeekPlanner}): its input starts at the plan's packet, and the pre-roll is dropped.
+ * the ring is full. Once {@link #pause()} has returned, nothing more is written to the output
+ * (and {@link #positionSeconds()} stands still) until {@link #resume()}. A session built with
+ * {@link Builder#seek} plays from a seek target ({@link SeekPlanner}): its input starts at the
+ * plan's packet, and the pre-roll is dropped.
  *
  * <p>The reader runs in streaming mode with the manifest's fingerprint: damaged or lost packets
  * are skipped and concealed (counted in the stats), a stream made for other weights is refused.
@@ -170,6 +172,10 @@ public final class PlayerSession {
     private final long startFrameSample; // the first played sample's index in the stream (a seek's target)
     private final Object wake = new Object(); // the audio thread's sleeps: stop, pause and resume notify it
     private boolean pauseRequested;           // under wake
+    // Held by the audio thread for each look at pauseRequested and the pump() it allows, and taken
+    // by pause() after it sets the flag: so pause() returns only once a block the audio thread
+    // had already taken from the ring has been written, and no write starts after that.
+    private final Object pumping = new Object();
     private final AudioOutput output;
     private final PlayerStats stats = new PlayerStats();
     private final DecodeLoop loop;
@@ -266,11 +272,21 @@ public final class PlayerSession {
         }
     }
 
-    /** Hold the output (the audio thread sleeps until {@link #resume()}); decoding fills the ring and waits. Any thread. */
+    /**
+     * Hold the output (the audio thread sleeps until {@link #resume()}); decoding fills the ring
+     * and waits. Any thread. When this returns, nothing more is written to the output until
+     * {@link #resume()}: a write the audio thread had already begun (one {@code pump()}, which
+     * never blocks: at most {@code maxWriteFrames}) is finished first, so this may wait that long.
+     * The output's own {@link AudioOutput#pause()} follows soon after, on the audio thread.
+     */
     public void pause() {
         synchronized (wake) {
             pauseRequested = true;
             wake.notifyAll();
+        }
+        synchronized (pumping) {
+            // nothing to do: holding the lock once means the audio thread is not inside a pump()
+            // that began before the flag was set, and every later one sees the flag
         }
     }
 
@@ -403,7 +419,13 @@ public final class PlayerSession {
                 if (holdWhilePaused()) {
                     continue;
                 }
-                int frames = pump.pump();
+                int frames;
+                synchronized (pumping) {
+                    if (isPaused()) { // asked since the look above: pause() waits on this lock
+                        continue;
+                    }
+                    frames = pump.pump();
+                }
                 if (pump.isFinished()) {
                     break;
                 }

@@ -5,10 +5,13 @@ import org.tqcodec.stream.StreamHeader;
 import org.tqcodec.stream.TestStreams;
 
 import java.io.ByteArrayInputStream;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertTrue;
 
@@ -18,9 +21,13 @@ import static org.junit.Assert.assertTrue;
  * times in 200 ms).
  */
 public class WakeupsTest {
-    /** A device with a 0.1 s buffer that plays only while {@code draining}; records pause/resume. */
-    static final class Device implements AudioOutput {
+    /**
+     * A device with a 0.1 s buffer that plays only while {@code draining}, and takes no more than
+     * {@code budget} samples in all; records pause/resume.
+     */
+    static class Device implements AudioOutput {
         volatile boolean draining = true;
+        volatile long budget = Long.MAX_VALUE;
         volatile long written;
         final AtomicInteger pauses = new AtomicInteger();
         final AtomicInteger resumes = new AtomicInteger();
@@ -32,7 +39,7 @@ public class WakeupsTest {
 
         @Override
         public int writableFrames() {
-            return draining ? 256 : 0;
+            return draining ? (int) Math.min(256, (budget - written) / 2) : 0;
         }
 
         @Override
@@ -78,7 +85,8 @@ public class WakeupsTest {
                 && System.nanoTime() < deadline) {
             Thread.sleep(5);
         }
-        assertTrue("the ring did not fill: " + s.stats().bufferedFrames() + " of " + s.stats().bufferCapacityFrames(),
+        assertTrue("the ring did not fill: " + s.stats().bufferedFrames() + " of " + s.stats().bufferCapacityFrames()
+                + " (" + s.stats().playedFrames() + " frames played)",
                 s.stats().bufferedFrames() > s.stats().bufferCapacityFrames() - chunk);
     }
 
@@ -110,6 +118,10 @@ public class WakeupsTest {
     @Test(timeout = 20_000)
     public void aPausedSessionHoldsTheOutputAndSleepsUntilResumed() throws Exception {
         Device dev = new Device();
+        // At most half the stream before the pause, whenever this thread gets to pause(): the rest
+        // (40 000 frames) then more than fills the ring (4096 frames), which is awaited below.
+        // Unlimited, a descheduled test thread could pause only when less than a ring was left.
+        dev.budget = 20_000L * PlayerSessionTest.HOP;
         PlayerSessionTest.Ending end = new PlayerSessionTest.Ending();
         PlayerSession s = longSession(dev, end);
         s.start();
@@ -129,6 +141,7 @@ public class WakeupsTest {
         double position = s.positionSeconds();
         assertEquals(written / 2 / 44100.0, position, 1e-9);
 
+        dev.budget = Long.MAX_VALUE;
         s.resume();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (dev.written == written && System.nanoTime() < deadline) {
@@ -140,5 +153,57 @@ public class WakeupsTest {
         assertTrue(s.awaitEnd(15, TimeUnit.SECONDS)); // and on to the end
         assertNull(end.failure.get());
         assertEquals(20_000L * PlayerSessionTest.HOP * 2, dev.written);
+    }
+
+    /**
+     * pause() racing a write the audio thread has already begun (a block taken from the ring, not
+     * yet handed over): pause() must return only after that write, so that nothing is written once
+     * it has returned. The device holds the first write until pause() returns, or 300 ms; a
+     * session that lets pause() return at once gets its write in afterwards (the flake of
+     * {@link #aPausedSessionHoldsTheOutputAndSleepsUntilResumed}: 512 samples more while paused).
+     */
+    @Test(timeout = 20_000)
+    public void pauseReturnsOnlyOnceAWriteUnderWayIsDone() throws Exception {
+        final CountDownLatch inWrite = new CountDownLatch(1);
+        final CountDownLatch pauseReturned = new CountDownLatch(1);
+        final AtomicBoolean wroteAfterPauseReturned = new AtomicBoolean();
+        final AtomicInteger writes = new AtomicInteger();
+        Device dev = new Device() {
+            @Override
+            public int write(float[] interleaved, int offset, int samples) {
+                if (writes.getAndIncrement() == 0) {
+                    inWrite.countDown();
+                    try {
+                        // a write that proceeds after pause() returned breaks pause()'s promise;
+                        // a correct pause() waits for this one, and the wait runs out
+                        if (pauseReturned.await(300, TimeUnit.MILLISECONDS)) {
+                            wroteAfterPauseReturned.set(true);
+                        }
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return super.write(interleaved, offset, samples);
+            }
+        };
+        PlayerSessionTest.Ending end = new PlayerSessionTest.Ending();
+        PlayerSession s = longSession(dev, end);
+        s.start();
+        assertTrue(inWrite.await(10, TimeUnit.SECONDS));
+        s.pause();
+        long written = dev.written;
+        pauseReturned.countDown();
+        assertEquals("the write under way when pause() was called ended before it returned", 512, written);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (dev.pauses.get() == 0 && System.nanoTime() < deadline) { // the audio thread holds the output
+            Thread.sleep(1);
+        }
+        assertEquals(1, dev.pauses.get());
+        assertFalse("a write came after pause() returned", wroteAfterPauseReturned.get());
+        assertEquals("nothing is written while paused", written, dev.written);
+        assertEquals(written / 2 / 44100.0, s.positionSeconds(), 1e-9);
+        s.stop();
+        assertTrue(s.awaitEnd(5, TimeUnit.SECONDS));
+        assertNull(end.failure.get());
     }
 }
