@@ -32,11 +32,15 @@ step "MACs per second of audio (fvcore)" $PY -m profiling.macs --ckpt "$CKPT"
 step "prune to a decoder-only file" $PY -m mobile_export.prune --ckpt "$CKPT" --out "$OUT/decoder.pt"
 artifacts=()
 for backend in executorch litert coreml onnx; do
-  step "export + verify: $backend int8" $PY -m mobile_export --backend "$backend" --ckpt "$CKPT" \
-    --out "$OUT/$backend" --calibration-seconds "$CALIB_SECONDS"
+  step "export + verify: $backend int8 stereo (both channels per call)" $PY -m mobile_export --backend "$backend" \
+    --ckpt "$CKPT" --out "$OUT/$backend" --calibration-seconds "$CALIB_SECONDS"
 done
-for f in "$OUT"/executorch/*-int8-k16.pte "$OUT"/litert/*-int8-k16.tflite "$OUT"/coreml/*-int8-k16.mlpackage \
-         "$OUT"/onnx/*-int8-k16.onnx; do
+for backend in executorch litert onnx; do  # the one-channel-per-call artifacts, for the stereo/mono ratio
+  step "export + verify: $backend int8 mono" $PY -m mobile_export --backend "$backend" --channels 1 \
+    --ckpt "$CKPT" --out "$OUT/$backend" --calibration-seconds "$CALIB_SECONDS"
+done
+for f in "$OUT"/executorch/*-int8-k16-stereo.pte "$OUT"/litert/*-int8-k16-stereo.tflite \
+         "$OUT"/coreml/*-int8-k16-stereo.mlpackage "$OUT"/onnx/*-int8-k16-stereo.onnx; do
   [ -e "$f" ] && artifacts+=(--artifact "$f")
 done
 step "MACs counted from each artifact" $PY -m profiling.macs "${artifacts[@]}"

@@ -32,7 +32,7 @@ from mobile_export.verify import verify  # noqa: E402
 
 def export(pruned, music, out, precision, K):
     """The Core ML backend on a decoder and music already in hand (no checkpoint file)."""
-    return get_backend("coreml").export(ExportJob(Path("unused.pt"), Path(out), precision, K, progress=False),
+    return get_backend("coreml").export(ExportJob(Path("unused.pt"), Path(out), precision, K, channels=1, progress=False),
                                         Sources(pruned, music, False, "test"))
 
 RNG = np.random.default_rng(0)
@@ -323,7 +323,7 @@ def test_coreml_cli_tiny_int8(tmp_path, tiny_model):
     ck = tmp_path / "tiny.pt"
     save_checkpoint(ck, tiny_model, extra={"trained": False})
     out = tmp_path / "out"
-    rc = coreml.main(["--ckpt", str(ck), "--out", str(out), "--chunk-frames", "4",
+    rc = coreml.main(["--ckpt", str(ck), "--out", str(out), "--chunk-frames", "4", "--channels", "1",
                       "--calibration", str(_short_clip(tmp_path))])
     assert rc == 0
     pkg = out / "tiny-int8-k4.mlpackage"

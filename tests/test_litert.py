@@ -44,6 +44,7 @@ def _checkpoint(tmp_path, model):
 def test_litert_cli_tiny_int8(tmp_path, tiny_model):
     out = tmp_path / "out"
     rc = litert.main(["--ckpt", str(_checkpoint(tmp_path, tiny_model)), "--out", str(out), "--chunk-frames", "4",
+                      "--channels", "1",
                       "--calibration", str(_short_clip(tmp_path))])
     assert rc == 0
     path = out / "tiny-int8-k4.tflite"
@@ -80,7 +81,7 @@ def test_litert_cli_tiny_int8(tmp_path, tiny_model):
 
 def test_litert_cli_tiny_fp32_and_failure_exit_code(tmp_path, tiny_model, monkeypatch):
     ck, clip = _checkpoint(tmp_path, tiny_model), _short_clip(tmp_path)
-    args = ["--ckpt", str(ck), "--out", str(tmp_path), "--chunk-frames", "4", "--calibration", str(clip),
+    args = ["--ckpt", str(ck), "--out", str(tmp_path), "--chunk-frames", "4", "--channels", "1", "--calibration", str(clip),
             "--precision", "fp32"]
     assert litert.main(args) == 0
     m = json.loads((tmp_path / "tiny-fp32-k4.manifest.json").read_text())

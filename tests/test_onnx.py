@@ -46,7 +46,7 @@ def tiny_int8(tmp_path_factory):
     model = TQCodec(get_config("tiny")).eval()
     ckpt = root / "tiny.pt"
     save_checkpoint(ckpt, model, extra={"trained": False})
-    rc = onnx_cli.main(["--ckpt", str(ckpt), "--out", str(root / "out"), "--chunk-frames", str(K),
+    rc = onnx_cli.main(["--ckpt", str(ckpt), "--out", str(root / "out"), "--chunk-frames", str(K), "--channels", "1",
                         "--calibration", str(_short_clip(root)), "--threads", "1"])
     return rc, root / "out" / f"tiny-int8-k{K}.onnx", model
 
