@@ -107,7 +107,7 @@ def check_consistency(m: dict, source: str) -> None:
     for key, want in expect.items():
         if m[key] != want:
             raise ArtifactError(f"{source}: {key} is {m[key]!r}, its config_detail ({cfg.name}) gives {want!r}")
-    specs = _expected_tensors(json.dumps(cfg.to_dict(), sort_keys=True), m["chunk_frames"])
+    specs = _expected_tensors(json.dumps(cfg.to_dict(), sort_keys=True), m["chunk_frames"], m["channels"])
     for group in ("inputs", "outputs", "state"):
         got = [(t["name"], list(t["shape"]), t["dtype"]) for t in m[group]]
         want = specs[group]
@@ -115,8 +115,8 @@ def check_consistency(m: dict, source: str) -> None:
             first = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
             have = got[first] if first < len(got) else "nothing"
             need = want[first] if first < len(want) else "nothing"
-            raise ArtifactError(f"{source}: {group}[{first}] is {have}, the {cfg.name} decoder at "
-                                f"{m['chunk_frames']} frames per chunk has {need}")
+            raise ArtifactError(f"{source}: {group}[{first}] is {have}, the {m['channels']}-channel {cfg.name} "
+                                f"decoder at {m['chunk_frames']} frames per chunk has {need}")
 
 
 def _config(detail, source: str):
@@ -157,13 +157,13 @@ def _check_bounds(detail: dict, source: str) -> None:
 
 
 @functools.lru_cache(maxsize=8)
-def _expected_tensors(config_json: str, chunk_frames: int) -> dict[str, list]:
+def _expected_tensors(config_json: str, chunk_frames: int, channels: int) -> dict[str, list]:
     """inputs/outputs/state of the config's streaming decoder (weights zero: only shapes matter)."""
     cfg = CodecConfig.from_dict(json.loads(config_json))
     dec = SEANetDecoder(cfg.decoder, cfg.latent_dim, cfg.ratios)
     remove_weight_norm(dec)
     tables = torch.zeros(cfg.n_codebooks, cfg.codebook_size, cfg.latent_dim)
-    d = StreamingDecoder(cfg, tables, dec, chunk_frames)
+    d = StreamingDecoder(cfg, tables, dec, chunk_frames, channels)
     as_tuple = lambda s: (s.name, list(s.shape), s.dtype)  # noqa: E731
     state = [as_tuple(s) for s in d.state_specs()]
     return {"inputs": [as_tuple(d.input_spec())] + state,

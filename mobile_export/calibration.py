@@ -143,7 +143,8 @@ def audio_files(source: str | Path | None) -> list[Path]:
 
 def encode_music(model, source: str | Path | None = None, max_seconds: float = 24.0,
                  excerpt_seconds: float = 12.0) -> MusicCodes:
-    """Encode up to ``max_seconds`` of mono excerpts (each channel is an excerpt)."""
+    """Encode mono excerpts (each channel is one, a file's channels consecutive) until ``max_seconds``
+    is reached at the end of a file."""
     hop = model.config.hop_length
     excerpt = int(excerpt_seconds * 44_100) // hop * hop
     pieces, names, total = [], [], 0
@@ -157,9 +158,7 @@ def encode_music(model, source: str | Path | None = None, max_seconds: float = 2
             pieces.append(x)
             names.append(f"{path.name}[ch{ch}]")
             total += len(x)
-            if total >= max_seconds * 44_100:
-                break
-        if total >= max_seconds * 44_100:
+        if total >= max_seconds * 44_100:  # whole files only: a stereo file's channels stay together
             break
     if not pieces:
         raise ValueError(f"no usable audio in {source or DEFAULT_CLIP}")

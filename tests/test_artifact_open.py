@@ -39,7 +39,7 @@ def exported(tmp_path_factory):
     ckpt = root / "tiny.pt"
     save_checkpoint(ckpt, model, extra={"trained": False})
     music = encode_music(model, None, max_seconds=1.0, excerpt_seconds=0.5)
-    res = export("onnx", ExportJob(ckpt, root / "out", "fp32", K, progress=False), music)
+    res = export("onnx", ExportJob(ckpt, root / "out", "fp32", K, channels=1, progress=False), music)
     assert res.passed, res.failures
     return res.artifact, res.manifest, music
 
@@ -102,7 +102,7 @@ def _edit(mpath, m, change):
     (lambda m: m["state"][0].update(shape=[1, 4, 7]), r"state\[0\] is \('conv_in', \[1, 4, 7\]"),
     (lambda m: m["state"][0].update(shape=[100000, 100000, 100]), "not a valid manifest: state.0.shape.0"),
     (lambda m: m["inputs"][0].update(shape=[1, 3, 5]), r"inputs\[0\] is \('codes', \[1, 3, 5\]"),
-    (lambda m: m["outputs"].pop(), r"outputs\[12\] is nothing, the tiny decoder .* has \(.next_conv_out."),
+    (lambda m: m["outputs"].pop(), r"outputs\[12\] is nothing, the 1-channel tiny decoder .* has \(.next_conv_out."),
     (lambda m: m["config_detail"].update(latent_dim=9999), "config_detail differs from the tiny config"),
     (lambda m: m["config_detail"].update(name="custom", latent_dim=10 ** 9), "config_detail.latent_dim is"),
     (lambda m: m.update(artifact="other.onnx"), "describes 'other.onnx'"),
