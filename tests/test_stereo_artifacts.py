@@ -6,12 +6,15 @@ import numpy as np
 import pytest
 import torch
 
+import tqcodec.__main__ as cli
 from mobile_export.backends import get_backend
-from mobile_export.calibration import load_music, slice_music
+from mobile_export.backends.onnx.runner import OnnxChunkRunner
+from mobile_export.calibration import DEFAULT_CLIP, load_music, slice_music
 from mobile_export.errors import ExportError
 from mobile_export.pipeline import ExportJob, load_sources
 from mobile_export.runners import load_runner
 from mobile_export.snr import snr_db
+from tqcodec.audio_io import load_audio, save_audio
 from tqcodec.prune import load_pruned
 
 K = 4
@@ -69,3 +72,29 @@ def test_stereo_artifact_equals_two_mono_passes(backend, ckpt, music, tmp_path):
     assert one.shape == (1, ref.shape[1]) and snr_db(ref[0], one[0]) >= 25
     with pytest.raises(ValueError, match="2-channel artifact cannot decode a 3-channel stream"):
         s_dec.decode_channels(np.concatenate([codes, codes[:1]]), progress=None)
+
+
+def test_tqcodec_decode_artifact_plays_a_stereo_stream_in_one_call_per_chunk(ckpt, music, tmp_path, monkeypatch):
+    """``python -m tqcodec decode x.tqc out.wav --artifact tiny-…-stereo.onnx``: the user's command
+    decodes both channels of a stereo stream through the stereo artifact as the checkpoint does."""
+
+    art = _export("onnx", ckpt, music, tmp_path / "s", 2).artifact
+    audio, sr = load_audio(DEFAULT_CLIP)
+    wav = tmp_path / "clip.wav"
+    save_audio(wav, audio[:, : sr // 2], sr)
+    assert cli.main(["encode", str(wav), str(tmp_path / "x.tqc"), "--ckpt", str(ckpt), "--quiet"]) == 0
+    calls = []
+    run = OnnxChunkRunner.run_chunk
+
+    def counted(self, codes, state):
+        calls.append(codes.shape)
+        return run(self, codes, state)
+    monkeypatch.setattr(OnnxChunkRunner, "run_chunk", counted)
+    assert cli.main(["decode", str(tmp_path / "x.tqc"), str(tmp_path / "a.wav"), "--artifact", str(art)]) == 0
+    assert calls and all(shape[0] == 2 for shape in calls)  # both channels in every call
+    assert cli.main(["decode", str(tmp_path / "x.tqc"), str(tmp_path / "f.wav"), "--ckpt", str(ckpt)]) == 0
+    a, _ = load_audio(tmp_path / "a.wav")
+    f, _ = load_audio(tmp_path / "f.wav")
+    assert a.shape == f.shape and a.shape[0] == 2
+    for ch in range(2):
+        assert snr_db(f[ch], a[ch]) >= 25
