@@ -14,10 +14,12 @@ elementwise ops are not MACs (they are listed as "other ops").  An op that does 
 but has no rule here (a fused LSTM, attention, einsum, control flow, an opaque
 delegate) is reported as uncounted and fails the check: it is never silently 0.
 
-Per second of audio: ``MACs per chunk × sample_rate / samples_per_chunk``, where
-``samples_per_chunk = chunk_frames · hop``; K and the samples per chunk are read from the
-artifact's ``codes`` input and ``audio`` output and checked against the manifest
-(``<stem>.manifest.json``), which names the config.
+Per second of audio per channel: ``MACs per call × sample_rate / samples_per_chunk / channels``,
+where ``samples_per_chunk = chunk_frames · hop``; K, the channels one call decodes and the
+samples per chunk are read from the artifact's ``codes`` input ``[C, n_q, K]`` and ``audio``
+output ``[C, 1, samples]`` and checked against the manifest (``<stem>.manifest.json``), which
+names the config.  A stereo call does every MAC twice, so its per-channel figure equals the
+mono decoder's (and fvcore's); ``macs_per_chunk`` stays per call.
 
 The reference is ``profiling.macs``: fvcore on the offline decoder of that config
 (``deployable_copy(TQCodec(config)).decoder`` over one second of frames).  The
@@ -91,6 +93,7 @@ class Reference:
     sample_rate: int
     codebook_size: int
     n_codebooks: int
+    channels: int = 1  # of the streaming decoder counted (its calls and per-chunk MACs cover every channel)
 
     @property
     def gmacs_per_s(self) -> float:
@@ -98,17 +101,19 @@ class Reference:
 
     @property
     def streaming_gmacs_per_s(self) -> float:
-        return self.streaming_macs_per_chunk * self.sample_rate / self.samples_per_chunk / 1e9
+        """Per second of audio per channel."""
+        return self.streaming_macs_per_chunk * self.sample_rate / self.samples_per_chunk / self.channels / 1e9
 
 
 _REFERENCES: dict[tuple, Reference] = {}
 
 
-def reference(config, chunk_frames: int) -> Reference:
+def reference(config, chunk_frames: int, channels: int = 1) -> Reference:
     """fvcore counts for ``config`` (a ``CodecConfig``): the offline decoder over one second of
-    frames exactly as ``profiling.macs.analyse_model`` counts it, and the streaming decoder's
-    conv/linear calls for one chunk of ``chunk_frames``.  Cached per (config, K)."""
-    key = (json.dumps(config.to_dict(), sort_keys=True), chunk_frames)
+    frames exactly as ``profiling.macs.analyse_model`` counts it (one channel), and the
+    ``channels``-channel streaming decoder's conv/linear calls for one chunk of ``chunk_frames``.
+    Cached per (config, K, channels)."""
+    key = (json.dumps(config.to_dict(), sort_keys=True), chunk_frames, channels)
     if key in _REFERENCES:
         return _REFERENCES[key]
 
@@ -120,7 +125,7 @@ def reference(config, chunk_frames: int) -> Reference:
         off_total, off_by = count_macs(offline.decoder, (torch.zeros(1, config.quantized_dim, frames),))
     off_layers = OrderedDict((k, v) for k, v in off_by.items() if k.count(".") == 1 and k.startswith("model.") and v)
 
-    dec = prune(model, {}).streaming(chunk_frames)
+    dec = prune(model, {}).streaming(chunk_frames, channels)
     example = (torch.zeros(dec.input_spec().shape, dtype=torch.int32), *dec.init_state())
     with torch.no_grad():
         st_total, st_by = count_macs(dec, example)
@@ -163,10 +168,12 @@ def reference(config, chunk_frames: int) -> Reference:
             names[lname] = (f"res_blocks.{stage - 1}.{res}", "residual block: stateful dilated conv + 1×1 conv")
             res += 1
         elif hasattr(layer, "conv"):
-            names[lname] = ("conv_in" if i == 0 else "conv_out", "causal conv with its left context as state")
+            names[lname] = ("conv_in", "causal conv with its left context as state") if i == 0 else (
+                "conv_out", "causal conv with its left context as state; to one channel it is a pointwise conv to "
+                            "one channel per tap over the context frames too, then a shifted sum (TapSumConv1d)")
     st_layers = OrderedDict((k, st_by.get(names[k][0], 0) if k in names else 0) for k in off_layers)
     ref = Reference(config.name, chunk_frames, off_total, seconds, off_layers, st_total, st_layers, names, calls,
-                    dec.samples_per_chunk, config.sample_rate, config.codebook_size, config.n_codebooks)
+                    dec.samples_per_chunk, config.sample_rate, config.codebook_size, config.n_codebooks, channels)
     _REFERENCES[key] = ref
     return ref
 
@@ -184,6 +191,7 @@ class ArtifactReport:
     samples_per_chunk: int | None
     sample_rate: int
     shape_source: str
+    channels: int = 1  # channels one call decodes (codes input [C, n_q, K])
     reference: Reference | None = None
     problems: list[str] = field(default_factory=list)  # failed checks (exit 1)
     notes: list[str] = field(default_factory=list)
@@ -201,10 +209,12 @@ class ArtifactReport:
 
     @property
     def gmacs_per_s(self) -> float:
-        return self.macs_per_chunk * self.chunks_per_s / 1e9
+        """Per second of audio per channel (a stereo call's MACs over its two channels)."""
+        return self.per_s(self.macs_per_chunk)
 
     def per_s(self, macs_per_chunk: float) -> float:
-        return macs_per_chunk * self.chunks_per_s / 1e9
+        """MACs of one call → GMAC per second of audio per channel."""
+        return macs_per_chunk * self.chunks_per_s / self.channels / 1e9
 
     @property
     def int8_share(self) -> float:
@@ -316,7 +326,7 @@ def _explain(report: ArtifactReport) -> None:
     chunk_s = report.samples_per_chunk / report.sample_rate
     for lname, off in ref.offline_layers.items():
         off_per_s = off / ref.offline_seconds / 1e9
-        st_per_s = ref.streaming_layers.get(lname, 0) / chunk_s / 1e9
+        st_per_s = ref.streaming_layers.get(lname, 0) / chunk_s / ref.channels / 1e9
         if abs(st_per_s - off_per_s) > 1e-12 * max(1.0, off_per_s):
             module, how = ref.layer_names.get(lname, ("?", "?"))
             report.explained.append({
@@ -369,7 +379,15 @@ def analyse_artifact(path) -> ArtifactReport:
     problems: list[str] = []
     # chunk size from the program itself, checked against the manifest
     K = graph.codes_shape[-1] if graph.codes_shape and len(graph.codes_shape) == 3 else None
-    samples = prod(graph.audio_shape) if graph.audio_shape else None
+    C = graph.codes_shape[0] if graph.codes_shape and len(graph.codes_shape) == 3 else None
+    if manifest and manifest.get("channels"):
+        mc = int(manifest["channels"])
+        if C is not None and C != mc:
+            problems.append(f"the program's codes input {list(graph.codes_shape)} decodes {C} channel(s), the "
+                            f"manifest says channels={mc}")
+        C = C if C is not None else mc
+    C = C or 1
+    samples = prod(graph.audio_shape) // C if graph.audio_shape else None
     sr = int((manifest or {}).get("sample_rate") or 44100)
     src = []
     if manifest:
@@ -384,15 +402,15 @@ def analyse_artifact(path) -> ArtifactReport:
         K = K if K is not None else mk
         samples = samples if samples is not None else ms
         src.append(f"K from the codes input {list(graph.codes_shape)}" if graph.codes_shape else "K from the manifest")
-        src.append(f"samples from the audio output {list(graph.audio_shape)}" if graph.audio_shape
-                   else "samples from the manifest")
+        src.append(f"samples from the audio output {list(graph.audio_shape)}" + (f" over {C} channels" if C > 1 else "")
+                   if graph.audio_shape else "samples from the manifest")
         src.append(f"checked against {mpath.name}")
     else:
         src.append("K and samples from the program's codes input and audio output; no manifest: "
                    "sample rate assumed 44100 Hz")
     if not K or not samples:
         raise ArtifactError(f"{path}: cannot tell the chunk size (no 'codes' input / 'audio' output and no manifest)")
-    report = ArtifactReport(path, graph, manifest, mpath, int(K), int(samples), sr, "; ".join(src),
+    report = ArtifactReport(path, graph, manifest, mpath, int(K), int(samples), sr, "; ".join(src), int(C),
                             problems=problems, notes=notes)
 
     if graph.uncounted:
@@ -407,7 +425,7 @@ def analyse_artifact(path) -> ArtifactReport:
             cfg = _config_from_manifest(manifest)
         except (KeyError, ValueError, TypeError) as e:
             raise ArtifactError(f"{mpath}: cannot build the config it names ({e})") from None
-        report.reference = reference(cfg, report.chunk_frames)
+        report.reference = reference(cfg, report.chunk_frames, report.channels)
         outside = report.reference.streaming_macs_per_chunk - sum(c.macs for c in report.reference.calls)
         if outside:
             report.notes.append(f"fvcore counts {outside:,} MACs per chunk of the streaming decoder outside its "
@@ -446,12 +464,13 @@ def to_json(r: ArtifactReport) -> dict:
         "precision": (r.manifest or {}).get("precision"),
         "config": ref.config if ref else (r.manifest or {}).get("config"),
         "chunk_frames": r.chunk_frames,
+        "channels": r.channels,
         "samples_per_chunk": r.samples_per_chunk,
         "hop": r.samples_per_chunk // r.chunk_frames,
         "sample_rate": r.sample_rate,
         "shape_source": r.shape_source,
-        "macs_per_chunk": r.macs_per_chunk,
-        "gmacs_per_s": r.gmacs_per_s,
+        "macs_per_chunk": r.macs_per_chunk,  # one call: every channel
+        "gmacs_per_s": r.gmacs_per_s,  # per second of audio per channel
         "int8_mac_share": r.int8_share,
         "by_op": r.by_op(),
         "by_layer_gmacs_per_s": {k: r.per_s(v) for k, v in r.by_layer().items()},
@@ -497,7 +516,9 @@ def format_report(r: ArtifactReport) -> str:
     lines = [f"{r.path}",
              f"  {r.graph.description}" + (f"; {prec}" if prec else "") + (f"; config {ref.config}" if ref else ""),
              f"  chunk: {r.chunk_frames} frames = {r.samples_per_chunk} samples at {r.sample_rate} Hz "
-             f"({r.chunks_per_s:.3f} chunks/s); {r.shape_source}",
+             f"({r.chunks_per_s:.3f} chunks/s), {r.channels} channel(s) per call; {r.shape_source}"
+             + ("; GMAC/s below are per second of audio per channel (MACs/chunk: one call, both channels)"
+                if r.channels > 1 else ""),
              f"  {'op':<34s} {'kind':<16s} {'count':>5s} {'MACs/chunk':>14s} {'GMAC/s':>8s} {'share':>7s} {'int8':>6s}"]
     for name, e in r.by_op().items():
         lines.append(f"  {name:<34s} {e['kind']:<16s} {e['count']:5d} {e['macs_per_chunk']:14,d} "

@@ -15,6 +15,15 @@ Why it is built this way:
   times the PyTorch float decoder at every K and each artifact at its own K;
   ``--export-missing`` exports the missing (backend, precision, K) combinations first.
 * Core ML packages cannot run on Linux: they are listed as not measured, never timed.
+* Stereo: an artifact's manifest says how many channels one call decodes (``channels``); codes
+  are ``[C, n_q, K]`` per call.  ``RTF stereo`` is per second of stereo audio: one call / chunk
+  duration for a stereo program, two calls (one per channel) for a mono one.  ``--channels``
+  picks the PyTorch float decoder's channel counts (default: 1 and every artifact's).
+* Distance to the limit: after the decoder, the same worker measures its runtime's matmul
+  peak (``profiling.peak``, same process, same thread count), and ``of peak`` is the time the
+  call's MACs (the manifest's GMAC/s per channel × channels; int8 share from its quantization
+  record) would take at that peak over the measured time.  LiteRT has no peak here.
+  Per-section times are ``profiling.time_split``'s (ExecuTorch, from the checkpoint).
 """
 from __future__ import annotations
 
@@ -37,7 +46,10 @@ from mobile_export.manifest import read_manifest
 from mobile_export.runners import open_runner
 from mobile_export.timing import TimedRunner
 from tqcodec.atomic import atomic_write
+from tqcodec.macs import chunk_macs
 from tqcodec.prune import load_streaming_decoder
+
+from . import peak as peak_mod
 
 SAMPLE_RATE = 44_100
 HOP = 64
@@ -59,6 +71,9 @@ class Job:
     min_chunks: int = 40
     precision: str = "fp32"
     label: str = ""
+    channels: int = 1  # channels one call decodes (an artifact's: from its manifest)
+    peak: bool = True  # also measure the runtime's matmul peak in the worker
+    peak_size: int = peak_mod.DEFAULT_SIZE
 
 
 @dataclass
@@ -78,6 +93,13 @@ class Measurement:
     artifact_bytes: int | None = None
     status: str = "measured"  # measured | not runnable here | failed
     note: str = ""
+    channels: int = 1
+    rtf_stereo: float | None = None  # per second of stereo audio: 1 call (stereo program) or 2 (mono)
+    macs_per_call: int | None = None
+    int8_mac_share: float | None = None
+    gmacs_run: float | None = None  # MACs per call / median call time
+    fraction_of_peak: float | None = None  # time at the runtime's peak / median call time
+    peak: dict | None = None  # profiling.peak's table, measured in the same worker
     extra: dict = field(default_factory=dict)
 
 
@@ -92,30 +114,37 @@ def _rss_mb() -> float:
 
 
 def _make_runner(job: Job):
-    """(run_chunk, init_state, n_q) for the job's backend, with its thread count applied."""
+    """(run_chunk, init_state, n_q, channels, MACs per call, int8 MAC share) for the job's backend,
+    with its thread count applied."""
     torch.set_num_threads(job.threads)
     if job.backend == "torch":
-        dec = load_streaming_decoder(job.path, job.chunk_frames)
+        dec = load_streaming_decoder(job.path, job.chunk_frames, job.channels)
 
         def run(codes, state):
             with torch.no_grad():
                 y, *new = dec(torch.from_numpy(codes), *state)
             return y, new
 
-        return run, dec.init_state(), dec.config.n_codebooks
+        return run, dec.init_state(), dec.config.n_codebooks, dec.channels, chunk_macs(dec)[0], 0.0
     checked, runner = open_runner(job.path, threads=job.threads)  # every artifact check first
-    n_q = int(checked.manifest["n_codebooks"])
-    return runner.run_chunk, [np.asarray(s) for s in runner.init_state()], n_q
+    m = checked.manifest
+    channels = int(m.get("channels", 1))
+    macs = None
+    if m.get("gmacs_per_s"):  # per second of audio per channel
+        macs = round(m["gmacs_per_s"] * 1e9 * channels * m["samples_per_chunk"] / m["sample_rate"])
+    share = (m.get("quantization") or {}).get("int8_mac_share", 0.0 if m.get("precision") != "int8" else None)
+    return (runner.run_chunk, [np.asarray(s) for s in runner.init_state()], int(m["n_codebooks"]), channels, macs,
+            share)
 
 
 def measure(job: Job) -> Measurement:
     """Time one runner in this process (the worker's body), with the project's one timing harness."""
     rss_before = _rss_mb()
-    run, state, n_q = _make_runner(job)
+    run, state, n_q, channels, macs, int8_share = _make_runner(job)
     K = job.chunk_frames
     chunk_s = K * HOP / SAMPLE_RATE
     n = max(job.min_chunks, int(round(job.seconds / chunk_s))) + job.warmup
-    codes = np.random.default_rng(0).integers(0, 512, size=(n, 1, n_q, K), dtype=np.int32)
+    codes = np.random.default_rng(0).integers(0, 512, size=(n, channels, n_q, K), dtype=np.int32)
     timed = TimedRunner(run)
     for i in range(n):
         _, state = timed(codes[i], state)
@@ -124,11 +153,25 @@ def measure(job: Job) -> Measurement:
     size = None
     if job.backend != "torch":
         size = Path(job.path).stat().st_size
-    return Measurement(label=job.label, backend=job.backend, precision=job.precision, chunk_frames=K,
-                       threads=job.threads, chunks_timed=t["chunks_timed"], ms_median=t["ms_per_chunk_median"],
-                       ms_p95=t["ms_per_chunk_p95"], rtf_median=t["real_time_factor_median"],
-                       rtf_p95=round(t["ms_per_chunk_p95"] / 1e3 / chunk_s, 5), peak_rss_mb=round(peak, 1),
-                       model_rss_mb=round(peak - rss_before, 1), artifact_bytes=size)
+    ms = t["ms_per_chunk_median"]
+    m = Measurement(label=job.label, backend=job.backend, precision=job.precision, chunk_frames=K,
+                    threads=job.threads, chunks_timed=t["chunks_timed"], ms_median=ms,
+                    ms_p95=t["ms_per_chunk_p95"], rtf_median=t["real_time_factor_median"],
+                    rtf_p95=round(t["ms_per_chunk_p95"] / 1e3 / chunk_s, 5), peak_rss_mb=round(peak, 1),
+                    model_rss_mb=round(peak - rss_before, 1), artifact_bytes=size, channels=channels,
+                    rtf_stereo=round((2 // channels) * ms / 1e3 / chunk_s, 5), macs_per_call=macs,
+                    int8_mac_share=int8_share)
+    rate_ms = ms  # wall time, the peak's clock (profiling.peak)
+    if macs:
+        m.gmacs_run = round(macs / (rate_ms * 1e-3) / 1e9, 3)
+    if job.peak and job.backend in peak_mod.RUNTIMES:
+        dtypes = ("int8", "fp32") if int8_share else ("fp32",)
+        p = peak_mod.measure(job.backend, job.threads, dtypes, job.peak_size, rows=sorted({1, channels, 256}))
+        m.peak = p.to_dict()
+        if macs and int8_share is not None:
+            f = p.fraction(macs, int8_share, rate_ms)
+            m.fraction_of_peak = None if f is None else round(f, 5)
+    return m
 
 
 def run_job(job: Job, timeout: float = 600.0) -> Measurement:
@@ -137,7 +180,8 @@ def run_job(job: Job, timeout: float = 600.0) -> Measurement:
     env = {**os.environ, "OMP_NUM_THREADS": str(job.threads), "TQDM_DISABLE": "1"}
     root = Path(__file__).resolve().parent.parent
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH", "")]))
-    failed = Measurement(job.label, job.backend, job.precision, job.chunk_frames, job.threads, status="failed")
+    failed = Measurement(job.label, job.backend, job.precision, job.chunk_frames, job.threads, status="failed",
+                         channels=job.channels)
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
@@ -166,7 +210,7 @@ def find_artifacts(folder: Path) -> list[Path]:
 def artifact_info(path: Path) -> dict:
     m = read_manifest(manifest_path(path))
     return {"precision": m.get("precision", "?"), "chunk_frames": int(m["chunk_frames"]),
-            "config": m.get("config"), "trained": m.get("checkpoint_trained")}
+            "channels": int(m.get("channels", 1)), "config": m.get("config"), "trained": m.get("checkpoint_trained")}
 
 
 def export_missing(ckpt: Path, folder: Path, chunks: list[int], precisions=("fp32", "int8"),
@@ -190,59 +234,103 @@ def export_missing(ckpt: Path, folder: Path, chunks: list[int], precisions=("fp3
 
 
 def plan(folder: Path | None, ckpt: Path | None, chunks: list[int], threads: list[int], seconds: float,
-         artifacts: list[Path] | None = None) -> tuple[list[Job], list[Measurement]]:
+         artifacts: list[Path] | None = None, channels: list[int] | None = None, peak: bool = True,
+         peak_size: int = peak_mod.DEFAULT_SIZE) -> tuple[list[Job], list[Measurement]]:
+    """Jobs for the PyTorch float decoder (every K, thread count and channel count: ``channels``,
+    default 1 and every artifact's) and for every artifact (its own K and channels)."""
     jobs, skipped = [], []
+    paths = list(dict.fromkeys(list(artifacts or []) + (find_artifacts(folder) if folder else [])))
+    infos = {path: artifact_info(path) for path in paths}
+    if channels is None:
+        channels = sorted({1, *(i["channels"] for i in infos.values())})
     if ckpt is not None:
         for K in chunks:
-            for t in threads:
-                jobs.append(Job("torch", str(ckpt), K, t, seconds, precision="fp32", label="pytorch float"))
-    paths = list(artifacts or []) + (find_artifacts(folder) if folder else [])
-    for path in dict.fromkeys(paths):
-        info = artifact_info(path)
+            for c in channels:
+                for t in threads:
+                    jobs.append(Job("torch", str(ckpt), K, t, seconds, precision="fp32", label="pytorch float",
+                                    channels=c, peak=peak, peak_size=peak_size))
+    for path in paths:
+        info = infos[path]
         label = f"{path.name}"
         if path.suffix in NOT_RUNNABLE:
             skipped.append(Measurement(label, NOT_RUNNABLE[path.suffix], info["precision"], info["chunk_frames"],
-                                       0, status="not runnable here",
+                                       0, status="not runnable here", channels=info["channels"],
                                        note="Core ML runs on macOS/iOS only; measure it on a Mac or phone"))
             continue
         if info["chunk_frames"] not in chunks:
             continue
         for t in threads:
             jobs.append(Job(RUNNABLE[path.suffix], str(path), info["chunk_frames"], t, seconds,
-                            precision=info["precision"], label=label))
+                            precision=info["precision"], label=label, channels=info["channels"], peak=peak,
+                            peak_size=peak_size))
     return jobs, skipped
 
 
 # ---------------------------------------------------------------------------- presentation
+def _f(v, spec: str) -> str:
+    return "—" if v is None else format(v, spec)
+
+
 def format_table(rows: list[Measurement]) -> str:
-    head = f"{'runtime':<11} {'precision':<9} {'artifact':<28} {'K':>3} {'thr':>3} {'ms med':>8} {'ms p95':>8} " \
-           f"{'RTF med':>8} {'RTF p95':>8} {'peak MB':>8} {'model MB':>8}"
+    head = f"{'runtime':<11} {'precision':<9} {'artifact':<28} {'K':>3} {'ch':>2} {'thr':>3} {'ms med':>8} " \
+           f"{'ms p95':>8} {'RTF med':>8} {'RTF p95':>8} {'RTF st':>8} {'GMAC/s':>7} {'of peak':>7} " \
+           f"{'peak MB':>8} {'model MB':>8}"
     lines = [head, "-" * len(head)]
     for r in rows:
         name = r.label if r.backend != "torch" else "(checkpoint)"
         if r.status != "measured":
-            lines.append(f"{r.backend:<11} {r.precision:<9} {name[:28]:<28} {r.chunk_frames:>3} {'':>3} "
-                         f"{r.status}: {r.note}")
+            lines.append(f"{r.backend:<11} {r.precision:<9} {name[:28]:<28} {r.chunk_frames:>3} {r.channels:>2} "
+                         f"{'':>3} {r.status}: {r.note}")
             continue
-        lines.append(f"{r.backend:<11} {r.precision:<9} {name[:28]:<28} {r.chunk_frames:>3} {r.threads:>3} "
-                     f"{r.ms_median:>8.3f} {r.ms_p95:>8.3f} {r.rtf_median:>8.4f} {r.rtf_p95:>8.4f} "
+        of_peak = "—" if r.fraction_of_peak is None else f"{100 * r.fraction_of_peak:.1f}%"
+        lines.append(f"{r.backend:<11} {r.precision:<9} {name[:28]:<28} {r.chunk_frames:>3} {r.channels:>2} "
+                     f"{r.threads:>3} {r.ms_median:>8.3f} {r.ms_p95:>8.3f} {r.rtf_median:>8.4f} {r.rtf_p95:>8.4f} "
+                     f"{_f(r.rtf_stereo, '.4f'):>8} {_f(r.gmacs_run, '.2f'):>7} {of_peak:>7} "
                      f"{r.peak_rss_mb:>8.0f} {r.model_rss_mb:>8.0f}")
     return "\n".join(lines)
 
 
-def ratios(rows: list[Measurement]) -> list[str]:
-    """Speed-ups that answer the usual questions (int8 vs fp32, artifact vs PyTorch)."""
-    by = {(r.backend, r.precision, r.chunk_frames, r.threads): r for r in rows if r.status == "measured"}
+def peak_lines(rows: list[Measurement]) -> list[str]:
+    """Each worker's runtime peak (best GMAC/s per dtype, and at 1 row)."""
     out = []
-    for (backend, precision, K, t), r in sorted(by.items()):
-        if precision != "int8":
+    for r in rows:
+        if r.status != "measured" or not r.peak:
             continue
-        fp32 = by.get((backend, "fp32", K, t))
-        ref = by.get(("torch", "fp32", K, t))
-        if fp32:
-            out.append(f"{backend} int8 vs fp32 (K={K}, {t} thr): {fp32.ms_median / r.ms_median:.2f}x faster")
+        p = peak_mod.Peak.from_dict(r.peak)
+        parts = [f"{d} {p.gmacs(d):.2f} (M=1 {p.gmacs(d, 1):.2f}" + (f", M=2 {p.gmacs(d, 2):.2f}" if p.gmacs(d, 2)
+                                                                      else "") + ")"
+                 for d in ("int8", "fp32") if p.gmacs(d) is not None]
+        name = r.label if r.backend != "torch" else f"pytorch float C={r.channels}"
+        out.append(f"peak in the {name} worker ({r.backend}, {r.threads} thr): " + "; ".join(parts) + " GMAC/s")
+    return out
+
+
+def ratios(rows: list[Measurement]) -> list[str]:
+    """Speed-ups that answer the usual questions (int8 vs fp32, artifact vs PyTorch, stereo vs mono)."""
+    by = {(r.backend, r.precision, r.chunk_frames, r.threads, r.channels): r for r in rows if r.status == "measured"}
+    out = []
+    for (backend, precision, K, t, c), r in sorted(by.items()):
+        if backend == "torch":
+            continue
+        fp32 = by.get((backend, "fp32", K, t, c))
+        ref = by.get(("torch", "fp32", K, t, c))
+        what = "stereo " if c == 2 else ""
+        if precision == "int8" and fp32:
+            out.append(f"{backend} {what}int8 vs fp32 (K={K}, {t} thr): {fp32.ms_median / r.ms_median:.2f}x faster")
         if ref:
-            out.append(f"{backend} int8 vs PyTorch float (K={K}, {t} thr): {ref.ms_median / r.ms_median:.2f}x faster")
+            out.append(f"{backend} {what}{precision} vs PyTorch float {what}(K={K}, {t} thr): "
+                       f"{ref.ms_median / r.ms_median:.2f}x faster")
+        mono = by.get((backend, precision, K, t, 1))
+        if c == 2 and mono:
+            out.append(f"{backend} {precision} stereo vs mono artifact (K={K}, {t} thr): one stereo call "
+                       f"{r.ms_median:.3f} ms = {r.ms_median / mono.ms_median:.2f}x a mono call; RTF stereo "
+                       f"{r.rtf_stereo:.4f} vs {mono.rtf_stereo:.4f} with two mono calls "
+                       f"({mono.rtf_stereo / r.rtf_stereo:.2f}x faster)")
+    for (backend, precision, K, t, c), r in sorted(by.items()):
+        mono = by.get((backend, precision, K, t, 1))
+        if backend == "torch" and c == 2 and mono:
+            out.append(f"PyTorch float stereo vs mono (K={K}, {t} thr): RTF stereo {r.rtf_stereo:.4f} vs "
+                       f"{mono.rtf_stereo:.4f} with two mono calls ({mono.rtf_stereo / r.rtf_stereo:.2f}x faster)")
     return out
 
 
@@ -253,7 +341,7 @@ def write_json_atomic(path: Path, data: dict) -> None:
 
 def run_all(jobs: list[Job], progress: bool = True) -> list[Measurement]:
     rows = []
-    for job in tqdm(jobs, desc="latency", unit="run", disable=not progress):
+    for job in tqdm(jobs, desc="latency", unit="run", disable=not progress or not sys.stderr.isatty()):
         rows.append(run_job(job))
     return rows
 
@@ -279,6 +367,11 @@ def main(argv=None) -> int:
     p.add_argument("--chunks", default="1,4,16,64", help="chunk sizes in frames (default: %(default)s)")
     p.add_argument("--threads", default="1,all", help="thread counts, 'all' = every core (default: %(default)s)")
     p.add_argument("--seconds", type=float, default=10.0, help="audio decoded per measurement (default 10)")
+    p.add_argument("--channels", help="channel counts of the PyTorch float decoder, e.g. 1,2 (default: 1 and "
+                                      "every artifact's)")
+    p.add_argument("--no-peak", action="store_true", help="skip the runtime matmul peak measured in each worker")
+    p.add_argument("--peak-size", type=int, default=peak_mod.DEFAULT_SIZE,
+                   help="K = N of the peak's matmuls (default %(default)s)")
     p.add_argument("--export-missing", action="store_true",
                    help="export ExecuTorch/LiteRT/ONNX fp32+int8 artifacts for chunk sizes the folder lacks (needs "
                         "--ckpt and --dir; slow)")
@@ -296,8 +389,11 @@ def main(argv=None) -> int:
     try:
         chunks = _int_list(args.chunks, cores)
         threads = _int_list(args.threads, cores)
+        channels = _int_list(args.channels, 2) if args.channels else None
     except ValueError as e:
         p.error(str(e))
+    if channels and any(c > 2 for c in channels):
+        p.error("--channels: 1 or 2")
     if args.dir is None and not args.artifact and args.ckpt is None:
         p.error("give --dir, --artifact or --ckpt")
     for path in [args.dir, args.ckpt, *args.artifact]:
@@ -309,7 +405,8 @@ def main(argv=None) -> int:
             p.error("--export-missing needs --ckpt and --dir")
         export_missing(args.ckpt, args.dir, chunks)
     try:
-        jobs, skipped = plan(args.dir, args.ckpt, chunks, threads, args.seconds, args.artifact)
+        jobs, skipped = plan(args.dir, args.ckpt, chunks, threads, args.seconds, args.artifact, channels,
+                             not args.no_peak, args.peak_size)
     except (FileNotFoundError, KeyError, ValueError, json.JSONDecodeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -319,10 +416,13 @@ def main(argv=None) -> int:
           + ", ".join(f"{k} {v}" for k, v in machine["versions"].items()), flush=True)
     rows = run_all(jobs, progress=not args.no_progress) + skipped
     print(format_table(rows))
-    for line in ratios(rows):
+    for line in peak_lines(rows) + ratios(rows):
         print(line)
-    print(f"RTF = median wall time per chunk / chunk duration (below 1 is faster than real time); "
-          f"warm-up chunks excluded; peak MB = process peak RSS, model MB = peak minus RSS before loading")
+    print("RTF = median wall time per call / chunk duration (below 1 is faster than real time); RTF st = per second "
+          "of stereo audio (one call of a stereo program, two of a mono one); ch = channels per call; GMAC/s = "
+          "MACs per call / call time; of peak = time at the runtime's matmul peak (same worker) / call time "
+          "(both median wall time); "
+          "warm-up chunks excluded; peak MB = process peak RSS, model MB = peak minus RSS before loading")
     if args.json:
         write_json_atomic(args.json, {"machine": machine, "results": [asdict(r) for r in rows],
                                       "ratios": ratios(rows), "sample_rate": SAMPLE_RATE, "hop": HOP})

@@ -66,6 +66,7 @@ class ArtifactRow:
     chunk_frames: int
     bytes: int
     manifest: dict
+    channels: int = 1
     macs: dict = field(default_factory=dict)  # from the artifact file itself
     latency: dict = field(default_factory=dict)
     decoded: Decoded | None = None
@@ -334,7 +335,7 @@ def build_report(ckpt: Path, artifacts_dir: Path | None, clip: Path, seconds: fl
     for path in tqdm(paths, desc="artifacts", unit="artifact", disable=not progress):
         m = read_manifest(manifest_path(path))
         row = ArtifactRow(path, backend_of(path), m.get("precision", "?"), int(m["chunk_frames"]),
-                          artifact_size(path), m)
+                          artifact_size(path), m, int(m.get("channels", 1)))
         row.macs = artifact_macs(path)
         row.latency = latency.get(path.name, {})
         name = f"{row.backend} {row.precision} ({path.name})"
@@ -350,8 +351,8 @@ def build_report(ckpt: Path, artifacts_dir: Path | None, clip: Path, seconds: fl
     doc.heading("Artifacts")
     if not arts:
         doc.para("No artifacts found" + (f" in {artifacts_dir}" if artifacts_dir else "") + ".")
-    head = ["artifact", "backend", "precision", "K", "size MB", "GMAC/s (file)", "vs fvcore", "SNR vs float dB",
-            "LSD Δ", "verified (manifest)", "RTF 1 thr"]
+    head = ["artifact", "backend", "precision", "K", "ch", "size MB", "GMAC/s (file)", "vs fvcore", "SNR vs float dB",
+            "LSD Δ", "verified (manifest)", "RTF 1 thr", "RTF stereo", "of peak"]
     table = []
     for a in arts:
         v = a.manifest.get("verification") or {}
@@ -367,17 +368,23 @@ def build_report(ckpt: Path, artifacts_dir: Path | None, clip: Path, seconds: fl
             rtf_cell = "not runnable on Linux" if a.backend == "coreml" else "not measured"
         else:
             rtf_cell = f"{rtf:.4f}"
+        frac = a.latency.get("fraction_of_peak")
         dec = a.decoded
-        table.append([a.path.name, a.backend, a.precision, str(a.chunk_frames), f"{a.bytes / 1e6:.2f}", mac_cell, vs,
+        table.append([a.path.name, a.backend, a.precision, str(a.chunk_frames), str(a.channels),
+                      f"{a.bytes / 1e6:.2f}", mac_cell, vs,
                       _fmt(dec.snr_vs_float_db, ".2f") if dec and dec.audio is not None else f"failed: {dec.error[:60]}",
-                      _fmt(dec.lsd_delta, "+.4f") if dec and dec.audio is not None else "—", ver, rtf_cell])
+                      _fmt(dec.lsd_delta, "+.4f") if dec and dec.audio is not None else "—", ver, rtf_cell,
+                      _fmt(a.latency.get("rtf_stereo"), ".4f"), "—" if frac is None else f"{100 * frac:.1f} %"])
     if table:
         doc.table(head, table)
         doc.para("GMAC/s (file): counted from the exported file's own operators and tensor shapes, compared with "
                  "the fvcore count of the PyTorch decoder. SNR vs float and LSD Δ: this report's clip, decoded here "
                  "chunk by chunk with state carried. verified (manifest): the exporter's own verification. "
-                 "RTF: median decode time per chunk / chunk duration, 1 thread, this machine "
-                 "(python -m profiling.latency).")
+                 "ch: channels one call decodes (manifest); GMAC/s are per second of audio per channel. "
+                 "RTF: median time of one call / chunk duration, 1 thread, this machine "
+                 "(python -m profiling.latency); RTF stereo: per second of stereo audio (one call of a stereo "
+                 "artifact, two of a mono one); of peak: time the call's MACs would take at the runtime's matmul "
+                 "peak, measured in the same process (python -m profiling.peak), / the call's time.")
 
     doc.heading("Quality on a music clip")
     doc.para(f"{clip.name}, first {n / cfg.sample_rate:.1f} s, both channels, each decoded as an independent mono "
@@ -406,7 +413,10 @@ def build_report(ckpt: Path, artifacts_dir: Path | None, clip: Path, seconds: fl
                                   "mb": a.bytes / 1e6, "gmacs_per_s_file": a.macs.get("gmacs_per_s"),
                                   "snr_vs_float_db": a.decoded.snr_vs_float_db if a.decoded else None,
                                   "lsd_delta": a.decoded.lsd_delta if a.decoded else None,
-                                  "rtf_1thread": a.latency.get("rtf_median")} for a in arts],
+                                  "channels": a.channels,
+                                  "rtf_1thread": a.latency.get("rtf_median"),
+                                  "rtf_stereo_1thread": a.latency.get("rtf_stereo"),
+                                  "fraction_of_peak_1thread": a.latency.get("fraction_of_peak")} for a in arts],
                    "quality": [{"decoder": r.name, **(r.metrics or {})} for r in rows]}
     return doc
 

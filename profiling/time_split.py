@@ -1,6 +1,8 @@
-"""Where an ExecuTorch decoder's time goes: each section of the step timed as its own program.
+"""Where an ExecuTorch decoder's time goes: each section of the step timed as its own program,
+against the runtime's matmul peak measured in the same process.
 
-``python -m profiling.time_split --ckpt tq64.pt [--precision int8|fp32] [--chunk-frames 16]``
+``python -m profiling.time_split --ckpt tq64.pt [--precision int8|fp32] [--chunk-frames 16] [--channels 1,2]
+[--artifact FILE]``
 
 The whole decoder lowers to one or two XNNPACK blobs, and ExecuTorch's pip runtime does not
 profile inside a delegate, so a per-op trace of the shipped ``.pte`` is not available here.
@@ -12,6 +14,17 @@ is timed the same way, all of them in alternating rounds.  The sum of the sectio
 boundaries the split adds (tensors leaving and entering a delegate), quoted so the split
 can be trusted.  Calibration uses seeded random codes: a section's speed does not depend on
 the values, only the int8 ranges do.
+
+Distance to the limit: ``profiling.peak``'s matmul programs run in the same alternating rounds,
+so each section's GMAC/s is also quoted as a fraction of the runtime's peak (its int8 MACs at
+the int8 peak, its float MACs at the fp32 peak), and the LSTM against the rate of a C-row
+matmul (its recurrent step: one row per channel).
+
+Channels: ``--channels 2`` times the stereo decoder (one call decodes both channels; its RTF
+is per second of stereo audio); ``--channels 1,2`` times mono and stereo in the same rounds
+and prints their ratio (stereo call vs two mono calls).  ``--artifact`` takes channels, K,
+precision and the float-kept layers from an artifact's manifest (the sections are rebuilt
+from the checkpoint: the artifact itself is never changed).
 """
 from __future__ import annotations
 
@@ -27,17 +40,20 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from mobile_export.backends.executorch.graph import export_decoder, lower, quiet
+from mobile_export.artifact import manifest_path
+from mobile_export.backends.executorch.graph import quiet
 from mobile_export.backends.executorch.runner import set_runtime_threads
+from mobile_export.errors import ArtifactError
 from mobile_export.host import describe_machine
-from mobile_export.timing import TimedRunner
+from mobile_export.manifest import read_manifest
 from tqcodec.checkpoint import CheckpointError, resolve_checkpoint
 from tqcodec.macs import count_macs
 from tqcodec.prune import load_pruned
 
+from . import peak as peak_mod
+from .xnnpack import ProgramTimer, build_program, time_interleaved
+
 CALIBRATION_CHUNKS = 24
-WARMUP = 10
-ROUND_CALLS = 20
 
 
 class Section(nn.Module):
@@ -57,16 +73,39 @@ class Section(nn.Module):
 @dataclass
 class SectionTime:
     name: str
-    macs: int
+    macs: int  # per call (every channel)
     ms_median: float
     ms_p95: float
     int8_share: float
+    fraction_of_peak: float | None = None  # ideal time at the runtime's peak / median wall time
+    cpu_ms_median: float | None = None  # thread CPU time per call (shown beside the wall time)
+
+    @property
+    def gmacs_per_s(self) -> float:
+        return self.macs / (self.ms_median * 1e-3) / 1e9 if self.ms_median else 0.0
+
+
+@dataclass
+class Split:
+    """One decoder's step and sections, timed in the same rounds as the peak."""
+
+    channels: int
+    whole: SectionTime
+    parts: list[SectionTime]
+    chunk_ms: float
+    recurrent_macs: int  # the LSTM's per-frame C-row matmuls, per call
+
+    @property
+    def rtf(self) -> float:
+        """Time of one call / chunk duration: per second of mono audio (C=1) or of stereo audio (C=2)."""
+        return self.whole.ms_median / self.chunk_ms
 
 
 def section_inputs(decoder, chunks: int, seed: int = 0) -> dict[str | None, list[tuple]]:
-    """Each section's (input, *state) per chunk, from streaming seeded random codes."""
+    """Each section's (input, *state) per chunk, from streaming seeded random codes
+    (``[C, n_q, K]`` per chunk, C = the decoder's channels)."""
     gen = torch.Generator().manual_seed(seed)
-    codes = torch.randint(0, decoder.codebook_size, (chunks, 1, decoder.n_q, decoder.chunk_frames),
+    codes = torch.randint(0, decoder.codebook_size, (chunks, *decoder.input_spec().shape),
                           generator=gen, dtype=torch.int32)
     inputs: dict[str | None, list[tuple]] = {None: []}
     state = decoder.init_state()
@@ -90,86 +129,62 @@ def _contiguous(*tensors: torch.Tensor) -> tuple:
 
 def build(decoder, name: str | None, samples: list[tuple], precision: str, keep_float, path: Path):
     """Export, quantize (int8), lower and write one section; returns its delegation shares."""
-    from mobile_export.backends.executorch.quantizer import convert_pt2e, make_quantizer, prepare_pt2e  # executorch
-
-    gm = export_decoder(Section(decoder, name).eval(), half_tables=precision == "int8", inputs=samples[0])
-    if precision == "int8":
-        prepared = prepare_pt2e(gm, make_quantizer(keep_float))
-        with torch.no_grad():
-            for sample in samples:
-                prepared(*sample)
-        gm = convert_pt2e(prepared)
-    shares, program = lower(gm, decoder, samples[0])
-    path.write_bytes(program.buffer)
-    return shares
+    return build_program(Section(decoder, name), samples, precision, keep_float, path,
+                         half_tables=precision == "int8")
 
 
-class ProgramTimer:
-    """One lowered program, called with its recorded inputs, state carried from call to call."""
-
-    def __init__(self, path: Path, samples: list[tuple], state_count: int):
-        from executorch.runtime import Runtime
-
-        self.method = Runtime.get().load_program(str(path)).load_method("forward")
-        self.samples, self.state_count = samples, state_count
-        self.state = list(samples[0][1:])
-        self.calls = 0
-        self.timed = TimedRunner(self._step)
-
-    @property
-    def times(self) -> list[float]:
-        return self.timed.times
-
-    def _step(self, x, state):
-        out = self.method.execute([x, *state])
-        n = self.state_count
-        return out[0], ([s.contiguous() for s in out[len(out) - n:]] if n else [])
-
-    def run(self, calls: int, record: bool = True) -> None:
-        step = self.timed if record else self._step
-        for _ in range(calls):
-            _, self.state = step(self.samples[self.calls % len(self.samples)][0], self.state)
-            self.calls += 1
+def recurrent_macs(decoder) -> int:
+    """MACs per call of the LSTM's recurrent matmuls: K steps of a C-row ``[C, H]·[H, 4H]``."""
+    return sum(decoder.chunk_frames * decoder.channels * layer.recurrent.in_features * layer.recurrent.out_features
+               for layer in decoder.lstm)
 
 
-def time_interleaved(timers: list[ProgramTimer], repeats: int, round_calls: int = ROUND_CALLS) -> None:
-    """Warm every program up, then time them in alternating rounds: a shared machine's slow
-    spells then hit every program alike instead of whichever ran during them."""
-    for t in timers:
-        t.run(WARMUP, record=False)
-    done = 0
-    while done < repeats:
-        n = min(round_calls, repeats - done)
-        for t in timers:
-            t.run(n)
-        done += n
-
-
-def split(decoder, precision: str = "int8", repeats: int = 200, keep_float=None, progress: bool = True
-          ) -> tuple[SectionTime, list[SectionTime]]:
-    """(the whole step, each section), timed at the current thread count."""
+def split(decoders, precision: str = "int8", repeats: int = 200, keep_float=None, progress: bool = True,
+          peak_size: int = peak_mod.DEFAULT_SIZE) -> tuple[list[Split], peak_mod.Peak]:
+    """Every decoder's (whole step, sections) and the runtime's matmul peak, all timed at one
+    thread in the same alternating rounds.  ``decoders``: one ``StreamingDecoder`` or several
+    (e.g. mono and stereo of one checkpoint)."""
+    decoders = [decoders] if not isinstance(decoders, (list, tuple)) else list(decoders)
     set_runtime_threads(1)
-    keep = decoder.resolve_keep_float(keep_float)
-    inputs = section_inputs(decoder, CALIBRATION_CHUNKS)
-    _, by_module = count_macs(decoder, inputs[None][0])
-    names: list[str | None] = [None] + [n for n, _ in decoder.sections()]
-    owned = dict(decoder.sections())
-    items = names
-    if progress:
-        items = tqdm(names, desc="sections", unit="program", leave=False)
-    with tempfile.TemporaryDirectory() as tmp:
-        timers, shares = [], []
-        for name in items:
-            path = Path(tmp) / f"{name or 'whole'}.pte"
-            shares.append(build(decoder, name, inputs[name], precision, keep, path))
-            n_state = len(decoder.state_specs()) if name is None else owned[name]
-            timers.append(ProgramTimer(path, inputs[name], n_state))
-        time_interleaved(timers, repeats)
-    results = [SectionTime(name or "whole-step", _section_macs(decoder, name, by_module),
-                           1e3 * statistics.median(t.times), 1e3 * float(np.percentile(t.times, 95)),
-                           s.int8_share if precision == "int8" else 0.0)
-               for name, t, s in zip(names, timers, shares)]
-    return results[0], results[1:]
+    bar = tqdm(total=sum(len(d.sections()) + 1 for d in decoders), desc="section programs", unit="program",
+               leave=False, disable=not progress)
+    with tempfile.TemporaryDirectory() as tmp, bar:
+        plans, all_timers = [], []
+        for dec in decoders:
+            keep = dec.resolve_keep_float(keep_float)
+            inputs = section_inputs(dec, CALIBRATION_CHUNKS)
+            _, by_module = count_macs(dec, inputs[None][0])
+            names: list[str | None] = [None] + [n for n, _ in dec.sections()]
+            owned = dict(dec.sections())
+            timers, shares = [], []
+            for name in names:
+                path = Path(tmp) / f"c{dec.channels}-{name or 'whole'}.pte"
+                shares.append(build(dec, name, inputs[name], precision, keep, path))
+                n_state = len(dec.state_specs()) if name is None else owned[name]
+                timers.append(ProgramTimer(path, inputs[name], n_state))
+                bar.update(1)
+            plans.append((dec, names, timers, shares, by_module))
+            all_timers += timers
+        dtypes = ("int8", "fp32") if precision == "int8" else ("fp32",)
+        rows = sorted({1, *(d.channels for d in decoders), 64, 256})
+        peak_timers = peak_mod.timers("executorch", Path(tmp), 1, dtypes, peak_size, rows, progress)
+        set_runtime_threads(1)
+        rounds = tqdm(total=repeats, desc="timing", unit="call", leave=False, disable=not progress)
+        with rounds:
+            time_interleaved(all_timers + [t for *_, t in peak_timers], repeats, progress=rounds)
+        peak = peak_mod.collect("executorch", 1, peak_timers)
+    splits = []
+    for dec, names, timers, shares, by_module in plans:
+        results = []
+        for name, t, s in zip(names, timers, shares):
+            macs = _section_macs(dec, name, by_module)
+            int8 = s.int8_share if precision == "int8" else 0.0
+            ms, cpu = 1e3 * statistics.median(t.times), 1e3 * statistics.median(t.cpu_times)
+            results.append(SectionTime(name or "whole-step", macs, ms, 1e3 * float(np.percentile(t.times, 95)), int8,
+                                       peak.fraction(macs, int8, ms), cpu))
+        chunk_ms = 1e3 * dec.samples_per_chunk / dec.config.sample_rate
+        splits.append(Split(dec.channels, results[0], results[1:], chunk_ms, recurrent_macs(dec)))
+    return splits, peak
 
 
 def _section_macs(decoder, name: str | None, by_module: dict[str, int]) -> int:
@@ -185,49 +200,149 @@ def _section_macs(decoder, name: str | None, by_module: dict[str, int]) -> int:
     return sum(v for k, v in by_module.items() if k in want)
 
 
-def format_split(whole: SectionTime, parts: list[SectionTime], chunk_ms: float, goal_rtf: float) -> str:
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{100 * v:.1f}%"
+
+
+def format_split(run: Split, peak: peak_mod.Peak, goal_rtf: float) -> str:
+    whole, parts = run.whole, run.parts
     total_macs = whole.macs or 1
     summed = sum(p.ms_median for p in parts)
     lines = [f"{'section':<12s} {'ms/chunk':>9s} {'p95':>7s} {'share':>6s} {'MACs':>6s} {'int8':>5s}  "
-             f"{'GMAC/s run':>10s}"]
+             f"{'GMAC/s run':>10s} {'of peak':>8s} {'cpu ms':>8s}"]
     for p in parts + [whole]:
         share = p.ms_median / summed if p is not whole else 1.0
-        rate = p.macs / (p.ms_median * 1e-3) / 1e9 if p.ms_median else 0.0
         lines.append(f"{p.name:<12s} {p.ms_median:9.3f} {p.ms_p95:7.3f} {100 * share:5.1f}% "
-                     f"{100 * p.macs / total_macs:5.1f}% {100 * p.int8_share:4.0f}%  {rate:10.1f}")
+                     f"{100 * p.macs / total_macs:5.1f}% {100 * p.int8_share:4.0f}%  {p.gmacs_per_s:10.1f} "
+                     f"{_pct(p.fraction_of_peak):>8s} {p.cpu_ms_median or 0:8.3f}")
     lines.append(f"sum of sections {summed:.3f} ms vs whole step {whole.ms_median:.3f} ms "
                  f"(split overhead {summed - whole.ms_median:+.3f} ms)")
-    rtf = whole.ms_median / chunk_ms
-    lines.append(f"whole step: {whole.ms_median:.3f} ms per {chunk_ms:.2f} ms chunk = RTF {rtf:.4f} "
-                 f"(goal ≤ {goal_rtf:g}: {'met' if rtf <= goal_rtf else 'NOT met'}; "
-                 f"{whole.ms_median - goal_rtf * chunk_ms:+.3f} ms to the goal)")
+    lines += _lstm_lines(run, peak)
+    rtf = run.rtf
+    audio = "stereo audio (one call decodes both channels)" if run.channels == 2 else "mono audio"
+    lines.append(f"whole step: {whole.ms_median:.3f} ms per {run.chunk_ms:.2f} ms chunk = RTF {rtf:.4f} per second "
+                 f"of {audio} (goal ≤ {goal_rtf:g}: {'met' if rtf <= goal_rtf else 'NOT met'}; "
+                 f"{whole.ms_median - goal_rtf * run.chunk_ms:+.3f} ms to the goal)")
+    if run.channels == 1:
+        lines.append(f"stereo from this mono program: 2 calls per chunk = RTF stereo {2 * rtf:.4f}")
     return "\n".join(lines)
+
+
+def _lstm_lines(run: Split, peak: peak_mod.Peak) -> list[str]:
+    """The LSTM against the rate its recurrent step can reach: a C-row matmul."""
+    lstm = next((p for p in run.parts if p.name == "lstm"), None)
+    dtype = "int8" if lstm is not None and lstm.int8_share > 0.5 else "fp32"
+    row_rate, best = peak.gmacs(dtype, run.channels), peak.gmacs(dtype)
+    if lstm is None or not row_rate or not best:
+        return []
+    rec = run.recurrent_macs
+    floor_ms = (rec / row_rate + (lstm.macs - rec) / best) / 1e6
+    ms = lstm.ms_median
+    return [f"lstm: {100 * rec / lstm.macs:.0f}% of its MACs are {run.channels}-row recurrent matmuls; the runtime's "
+            f"{dtype} {run.channels}-row rate is {row_rate:.2f} GMAC/s ({100 * row_rate / best:.1f}% of its peak "
+            f"{best:.2f}), so at those rates it would take {floor_ms:.3f} ms; it takes {ms:.3f} ms "
+            f"(floor / measured = {floor_ms / ms:.2f})"]
+
+
+def format_peak_line(peak: peak_mod.Peak) -> str:
+    parts = []
+    for dtype in ("int8", "fp32"):
+        g = peak.gmacs(dtype)
+        if g is not None:
+            rows = sorted({p.rows for p in peak.points if p.dtype == dtype})
+            parts.append(f"{dtype} {g:.2f} GMAC/s (" + ", ".join(f"M={m}: {peak.gmacs(dtype, m):.2f}" for m in rows)
+                         + ")")
+    size = peak.points[0].k if peak.points else 0
+    return (f"runtime peak, same process and rounds (XNNPACK {size}×{size} linears/convs, best per dtype): "
+            + "; ".join(parts))
+
+
+def format_channels(runs: list[Split]) -> list[str]:
+    """Stereo against mono, section by section, when both were timed."""
+    by = {r.channels: r for r in runs}
+    if 1 not in by or 2 not in by:
+        return []
+    mono, stereo = by[1], by[2]
+    lines = [f"{'section':<12s} {'mono ms':>9s} {'stereo ms':>10s} {'stereo/mono':>12s}"]
+    for m, s in zip(mono.parts + [mono.whole], stereo.parts + [stereo.whole]):
+        lines.append(f"{m.name:<12s} {m.ms_median:9.3f} {s.ms_median:10.3f} {s.ms_median / m.ms_median:11.2f}x")
+    lines.append(f"RTF stereo: one stereo call {stereo.rtf:.4f} vs two mono calls {2 * mono.rtf:.4f} "
+                 f"({2 * mono.whole.ms_median / stereo.whole.ms_median:.2f}x faster per second of stereo audio)")
+    return lines
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        out = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise ValueError(f"{text!r}: expected comma-separated channel counts (1, 2)") from None
+    if not out or any(c not in (1, 2) for c in out):
+        raise ValueError(f"{text!r}: channels must be 1 or 2")
+    return list(dict.fromkeys(out))
+
+
+def from_manifest(artifact: Path) -> dict:
+    """Channels, K, precision and float-kept layers of an artifact, from its manifest."""
+    m = read_manifest(manifest_path(artifact))
+    q = m.get("quantization") or {}
+    precision = m.get("precision")
+    if precision not in ("int8", "fp32"):
+        raise ValueError(f"{artifact}: precision {precision!r}: time_split rebuilds ExecuTorch int8 or fp32 only")
+    return {"channels": [int(m.get("channels", 1))], "chunk_frames": int(m["chunk_frames"]), "precision": precision,
+            "keep_float": q.get("keep_float") if precision == "int8" else None}
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m profiling.time_split", description=__doc__.split("\n")[0])
     p.add_argument("--ckpt", required=True, help="checkpoint (full or pruned)")
-    p.add_argument("--precision", choices=["int8", "fp32"], default="int8")
-    p.add_argument("--chunk-frames", type=int, default=16)
+    p.add_argument("--artifact", type=Path, help="take channels, K, precision and the float-kept layers from "
+                                                 "this artifact's manifest")
+    p.add_argument("--precision", choices=["int8", "fp32"], default=None, help="default int8")
+    p.add_argument("--chunk-frames", type=int, default=None, help="default 16")
+    p.add_argument("--channels", default=None, help="1, 2 or 1,2 (both in the same rounds; default 1)")
     p.add_argument("--repeats", type=int, default=200, help="timed calls per program (default 200)")
+    p.add_argument("--peak-size", type=int, default=peak_mod.DEFAULT_SIZE,
+                   help="K = N of the peak's matmuls (default %(default)s)")
     p.add_argument("--goal-rtf", type=float, default=0.10)
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     quiet()
     torch.set_num_threads(1)
-    if args.chunk_frames < 1 or args.repeats < 1:
-        print("error: --chunk-frames and --repeats must be ≥ 1", file=sys.stderr)
+    try:
+        given = from_manifest(args.artifact) if args.artifact else {}
+        channels = _int_list(args.channels) if args.channels else given.get("channels", [1])
+    except (ArtifactError, ValueError, KeyError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    precision = args.precision or given.get("precision", "int8")
+    chunk_frames = args.chunk_frames or given.get("chunk_frames", 16)
+    keep_float = given.get("keep_float") if precision == given.get("precision") else None
+    if chunk_frames < 1 or args.repeats < 1 or args.peak_size < 1:
+        print("error: --chunk-frames, --repeats and --peak-size must be ≥ 1", file=sys.stderr)
         return 2
     try:
-        decoder = load_pruned(resolve_checkpoint(args.ckpt)).streaming(args.chunk_frames).use_native_elu()
+        pruned = load_pruned(resolve_checkpoint(args.ckpt))
+        decoders = [pruned.streaming(chunk_frames, channels=c).use_native_elu() for c in channels]
     except (CheckpointError, ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    whole, parts = split(decoder, args.precision, args.repeats, progress=not args.no_progress)
+    runs, peak = split(decoders, precision, args.repeats, keep_float, progress=not args.no_progress and
+                       sys.stderr.isatty(), peak_size=args.peak_size)
     m = describe_machine()
-    print(f"{decoder.config.name} {args.precision}, K={args.chunk_frames}, ExecuTorch XNNPACK, 1 thread; "
+    print(f"{decoders[0].config.name} {precision}, K={chunk_frames}, ExecuTorch XNNPACK, 1 thread; "
           f"{m['cpu']} ({m['cores']} cores), load {m['load_average_1m']}")
-    print(format_split(whole, parts, 1e3 * decoder.samples_per_chunk / decoder.config.sample_rate, args.goal_rtf))
+    print(format_peak_line(peak))
+    for run in runs:
+        print(f"\n-- {'stereo' if run.channels == 2 else 'mono'} decoder (channels={run.channels}: codes "
+              f"[{run.channels}, n_q, {chunk_frames}] per call)")
+        print(format_split(run, peak, args.goal_rtf))
+    lines = format_channels(runs)
+    if lines:
+        print("\n-- stereo vs mono, same rounds")
+        print("\n".join(lines))
+    print("of peak: time the section's MACs would take at the runtime's peak (int8 MACs at the int8 peak, float "
+          "MACs at the fp32 peak) / its median wall time, the peak's clock; cpu ms: thread CPU time, shown only "
+          "(tick-counted on some hosts, see profiling.peak)")
     return 0
 
 

@@ -18,7 +18,11 @@ from profiling import latency, report  # noqa: E402
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    """A tiny checkpoint and two artifacts (ExecuTorch fp32, LiteRT int8) at K=4, with manifests."""
+    """A tiny checkpoint and two mono artifacts (ExecuTorch fp32, LiteRT int8) at K=4, with manifests.
+
+    Mono (``--channels 1``): ``mobile_export.artifact.check_consistency`` still compares a manifest's
+    tensors with the mono decoder's, so ``open_runner`` refuses stereo artifacts for now; the stereo
+    side is the PyTorch float decoder here and ``ratios`` on measured rows below."""
     import torch
 
     from mobile_export import executorch, litert
@@ -38,9 +42,9 @@ def exported(tmp_path_factory):
     arts = root / "artifacts"
     # ExecuTorch insists on ≥ 20 s of verification music: the shipped clip (2 × 12 s)
     assert executorch.main(["--ckpt", str(ckpt), "--out", str(arts / "executorch"), "--precision", "fp32",
-                            "--chunk-frames", "4"]) == 0
+                            "--chunk-frames", "4", "--channels", "1"]) == 0
     assert litert.main(["--ckpt", str(ckpt), "--out", str(arts / "litert"), "--chunk-frames", "4",
-                        "--calibration", str(clip)]) == 0
+                        "--calibration", str(clip), "--channels", "1"]) == 0
     return ckpt, arts, clip
 
 
@@ -57,23 +61,54 @@ def test_latency_measures_every_runtime_in_its_own_process(exported, tmp_path, c
     ckpt, arts, _ = exported
     out = tmp_path / "lat.json"
     rc = latency.main(["--dir", str(arts), "--ckpt", str(ckpt), "--chunks", "4,8", "--threads", "1",
-                       "--seconds", "0.5", "--json", str(out), "--no-progress"])
+                       "--channels", "1,2", "--seconds", "0.5", "--peak-size", "64", "--json", str(out),
+                       "--no-progress"])
     text = capsys.readouterr().out
     assert rc == 0, text
     data = json.loads(out.read_text())
     assert data["machine"]["cores"] >= 1 and data["machine"]["cpu"]
     rows = data["results"]
-    got = {(r["backend"], r["precision"], r["chunk_frames"]) for r in rows}
-    # the float decoder at every K; each artifact only at its own K (4)
-    assert got == {("torch", "fp32", 4), ("torch", "fp32", 8), ("executorch", "fp32", 4), ("litert", "int8", 4)}
+    got = {(r["backend"], r["precision"], r["chunk_frames"], r["channels"]) for r in rows}
+    # the float decoder at every K, mono and stereo (--channels); each artifact at its own K and C
+    assert got == {("torch", "fp32", 4, 1), ("torch", "fp32", 8, 1), ("torch", "fp32", 4, 2), ("torch", "fp32", 8, 2),
+                   ("executorch", "fp32", 4, 1), ("litert", "int8", 4, 1)}
     for r in rows:
         assert r["status"] == "measured"
         assert r["chunks_timed"] >= 40 and 0 < r["ms_median"] <= r["ms_p95"]
         chunk_ms = r["chunk_frames"] * 64 / 44.1
         assert r["rtf_median"] == pytest.approx(r["ms_median"] / chunk_ms, rel=1e-3)
+        # per second of stereo audio: one stereo call, or two mono calls
+        assert r["rtf_stereo"] == pytest.approx((2 // r["channels"]) * r["ms_median"] / chunk_ms, rel=1e-3)
         assert r["peak_rss_mb"] > 50 and r["model_rss_mb"] >= 0
-    assert "RTF med" in text and "machine:" in text
-    assert any("vs PyTorch float" in line for line in data["ratios"])
+        assert r["macs_per_call"] > 0 and r["gmacs_run"] > 0
+        if r["backend"] == "litert":  # no peak for LiteRT: not guessed
+            assert r["peak"] is None and r["fraction_of_peak"] is None
+        else:  # the runtime's peak, measured in the same worker at the same threads
+            assert r["peak"]["runtime"] == r["backend"] and r["peak"]["threads"] == 1
+            assert r["peak"]["peak_gmacs_per_s"]["fp32"] > 0 and 0 < r["fraction_of_peak"]
+    by = {(r["backend"], r["chunk_frames"], r["channels"]): r for r in rows}
+    assert by[("torch", 4, 2)]["macs_per_call"] == 2 * by[("torch", 4, 1)]["macs_per_call"]
+    assert by[("executorch", 4, 1)]["macs_per_call"] == pytest.approx(by[("torch", 4, 1)]["macs_per_call"], rel=1e-6)
+    assert "RTF med" in text and "RTF st" in text and "machine:" in text and "peak in the" in text
+    assert any("executorch fp32 vs PyTorch float (K=4" in line for line in data["ratios"])
+    assert any(line.startswith("PyTorch float stereo vs mono (K=4") for line in data["ratios"])
+
+
+def test_latency_stereo_ratios():
+    """Stereo against PyTorch float stereo and against the mono artifact of the same run."""
+    M = latency.Measurement
+
+    def row(backend, precision, channels, ms):
+        return M("a", backend, precision, 16, 1, 50, ms, ms, ms / 23.22, ms / 23.22, channels=channels,
+                 rtf_stereo=(2 // channels) * ms / 23.22)
+    lines = latency.ratios([row("torch", "fp32", 2, 9.0), row("torch", "fp32", 1, 6.0),
+                            row("executorch", "int8", 2, 3.0), row("executorch", "int8", 1, 2.0),
+                            row("executorch", "fp32", 2, 6.0)])
+    assert "executorch stereo int8 vs fp32 (K=16, 1 thr): 2.00x faster" in lines
+    assert "executorch stereo int8 vs PyTorch float stereo (K=16, 1 thr): 3.00x faster" in lines
+    stereo = next(ln for ln in lines if ln.startswith("executorch int8 stereo vs mono artifact"))
+    assert "one stereo call 3.000 ms = 1.50x a mono call" in stereo and "(1.33x faster)" in stereo
+    assert any(ln.startswith("PyTorch float stereo vs mono (K=16, 1 thr)") and "(1.33x faster)" in ln for ln in lines)
 
 
 def test_latency_reports_a_broken_artifact_as_failed(exported, tmp_path, capsys):
@@ -117,8 +152,13 @@ def test_latency_missing_folder(tmp_path, capsys):
 def built_report(exported, tmp_path_factory):
     ckpt, arts, clip = exported
     out = tmp_path_factory.mktemp("report") / "report"
+    # a profiling.latency result for the ExecuTorch artifact (its fields, its label = the file name)
+    pte = next((arts / "executorch").glob("*.pte"))
+    lat = out.parent / "latency.json"
+    lat.write_text(json.dumps({"results": [{"label": pte.name, "status": "measured", "threads": 1, "channels": 1,
+                                            "rtf_median": 0.0123, "rtf_stereo": 0.0246, "fraction_of_peak": 0.0375}]}))
     rc = report.main(["--ckpt", str(ckpt), "--artifacts", str(arts), "--out", str(out), "--clip", str(clip),
-                      "--seconds", "2", "--no-progress"])
+                      "--seconds", "2", "--latency", str(lat), "--no-progress"])
     assert rc == 0
     return out
 
@@ -135,6 +175,7 @@ def test_report_measures_every_artifact(built_report):
     assert s["config"] == "tiny" and s["trained"] is False
     arts = {a["backend"] + "-" + a["precision"]: a for a in s["artifacts"]}
     assert set(arts) == {"executorch-fp32", "litert-int8"}
+    assert all(a["channels"] == 1 for a in arts.values())
     assert arts["executorch-fp32"]["snr_vs_float_db"] > 80  # the fp32 artifact is the float decoder
     assert 10 < arts["litert-int8"]["snr_vs_float_db"] < 80
     names = [q["decoder"] for q in s["quality"]]
@@ -142,6 +183,9 @@ def test_report_measures_every_artifact(built_report):
     for q in s["quality"]:
         assert np.isfinite([q["lsd"], q["lsd_l"], q["lsd_h"], q["snr"]]).all()
     assert "UNTRAINED" in md
+    assert "| RTF stereo | of peak |" in md and "| 0.0123 | 0.0246 | 3.8 % |" in md  # from the latency results
+    assert arts["executorch-fp32"]["rtf_stereo_1thread"] == 0.0246
+    assert arts["executorch-fp32"]["fraction_of_peak_1thread"] == 0.0375 and arts["litert-int8"]["rtf_1thread"] is None
 
 
 def test_report_html_is_self_contained(built_report):
