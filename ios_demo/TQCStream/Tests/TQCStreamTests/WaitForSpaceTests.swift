@@ -53,81 +53,45 @@ final class WaitForSpaceTests: XCTestCase {
     /// ring, the producer always sleeping with a 10 s timeout. A lost wake-up would show as a
     /// wait that timed out (or a run of seconds); the samples arrive intact and in order.
     func testNoWakeUpIsLost() {
-        let ring = FloatRingBuffer(minimumCapacity: 256)
-        let total = 1 << 20
-        final class Count: @unchecked Sendable { // written by the producer before `done`, read after
-            var timedOut = 0
-        }
-        let count = Count()
-        let done = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
-            var block = [Float](repeating: 0, count: 96)
-            var next = 0
-            while next < total {
-                let n = min(block.count, total - next)
-                for i in 0..<n {
-                    block[i] = Float(next + i)
-                }
-                var written = 0
-                while written < n {
-                    written += ring.write(block, range: written..<n)
-                    if written < n && !ring.waitForSpace(n - written, timeout: 10) {
-                        count.timedOut += 1
-                    }
-                }
-                next += n
-            }
-            ring.close()
-            done.signal()
-        }
-        let started = Date()
-        var out = [Float](repeating: 0, count: 37)
-        var expected = 0
-        var rng = SplitMix64(seed: 41)
-        while expected < total {
-            let want = Int.random(in: 1...out.count, using: &rng)
-            let n = out.withUnsafeMutableBufferPointer { ring.read(into: UnsafeMutableBufferPointer(rebasing: $0[0..<want])) }
-            for i in 0..<n where out[i] != Float(expected + i) {
-                XCTFail("sample \(expected + i) read as \(out[i])")
-                return
-            }
-            expected += n
-            if Date().timeIntervalSince(started) > 60 {
-                XCTFail("stalled at sample \(expected)")
-                return
-            }
-        }
-        XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
-        XCTAssertEqual(count.timedOut, 0)
-        XCTAssertLessThan(Date().timeIntervalSince(started), 10)
-        print("handshake: \(total) samples, \(ring.producerWakeups) producer wake-ups, "
-            + String(format: "%.2f s", Date().timeIntervalSince(started)))
+        let seconds = handshake(ring: FloatRingBuffer(minimumCapacity: 256), total: 1 << 20, block: 96, maxRead: 37,
+                                waitTimeout: 10, seed: 41)
+        XCTAssertLessThan(seconds, 10)
     }
 
     /// The race CI once hit (a producer asleep until its timeout, the stream stalled): the reader
     /// judges request A, the producer ends that sleep on its own re-check, writes, and sleeps again
     /// on request B; the reader's clear must not erase B without a signal. A 4-sample ring with
-    /// 3-sample blocks makes that interleaving common; any wait that ends on its timeout fails.
+    /// 3-sample blocks makes that interleaving common (the old exchange-based clear stalled in 1
+    /// of 3 runs here); any wait that ends on its timeout fails.
     func testANewRequestIsNeverClearedWithoutASignal() {
-        let ring = FloatRingBuffer(minimumCapacity: 4)
-        let total = 1 << 18
+        handshake(ring: FloatRingBuffer(minimumCapacity: 4), total: 1 << 18, block: 3, maxRead: 3, waitTimeout: 2,
+                  seed: 7)
+    }
+
+    /// A producer thread writes `total` consecutive sample values in `block`-sized pieces, sleeping
+    /// in `waitForSpace` whenever the ring is full; this thread reads random 1...`maxRead` pieces and
+    /// checks every value. Fails on a wrong or missing sample, a stall, or any wait that timed out.
+    /// Returns the seconds it took.
+    @discardableResult
+    private func handshake(ring: FloatRingBuffer, total: Int, block: Int, maxRead: Int, waitTimeout: TimeInterval,
+                           seed: UInt64, file: StaticString = #filePath, line: UInt = #line) -> TimeInterval {
         final class Count: @unchecked Sendable { // written by the producer before `done`, read after
             var timedOut = 0
         }
         let count = Count()
         let done = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
-            var block = [Float](repeating: 0, count: 3)
+            var piece = [Float](repeating: 0, count: block)
             var next = 0
             while next < total {
-                let n = min(block.count, total - next)
+                let n = min(piece.count, total - next)
                 for i in 0..<n {
-                    block[i] = Float(next + i)
+                    piece[i] = Float(next + i)
                 }
                 var written = 0
                 while written < n {
-                    written += ring.write(block, range: written..<n)
-                    if written < n && !ring.waitForSpace(n - written, timeout: 2) {
+                    written += ring.write(piece, range: written..<n)
+                    if written < n && !ring.waitForSpace(n - written, timeout: waitTimeout) {
                         count.timedOut += 1
                     }
                 }
@@ -137,23 +101,25 @@ final class WaitForSpaceTests: XCTestCase {
             done.signal()
         }
         let started = Date()
-        var out = [Float](repeating: 0, count: 3)
+        var out = [Float](repeating: 0, count: maxRead)
         var expected = 0
-        var rng = SplitMix64(seed: 7)
+        var rng = SplitMix64(seed: seed)
         while expected < total && Date().timeIntervalSince(started) < 60 {
             let want = Int.random(in: 1...out.count, using: &rng)
             let n = out.withUnsafeMutableBufferPointer { ring.read(into: UnsafeMutableBufferPointer(rebasing: $0[0..<want])) }
             for i in 0..<n where out[i] != Float(expected + i) {
-                XCTFail("sample \(expected + i) read as \(out[i])")
-                return
+                XCTFail("sample \(expected + i) read as \(out[i])", file: file, line: line)
+                return Date().timeIntervalSince(started)
             }
             expected += n
         }
-        XCTAssertEqual(expected, total, "stalled")
-        XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
-        XCTAssertEqual(count.timedOut, 0, "a producer slept until its timeout: a wake-up was lost")
-        print("tiny-ring handshake: \(total) samples, \(ring.producerWakeups) producer wake-ups, "
-            + String(format: "%.2f s", Date().timeIntervalSince(started)))
+        XCTAssertEqual(expected, total, "stalled at sample \(expected)", file: file, line: line)
+        XCTAssertEqual(done.wait(timeout: .now() + 10), .success, file: file, line: line)
+        XCTAssertEqual(count.timedOut, 0, "a producer slept until its timeout: a wake-up was lost", file: file, line: line)
+        let seconds = Date().timeIntervalSince(started)
+        print("handshake (ring \(ring.capacity), blocks of \(block)): \(total) samples, \(ring.producerWakeups) "
+            + "producer wake-ups, " + String(format: "%.2f s", seconds))
+        return seconds
     }
 
     /// A decode loop whose ring is full and nobody reads (a paused player): before, it woke every
