@@ -50,9 +50,8 @@ from mobile_export.backends.executorch.runner import set_runtime_threads
 from mobile_export.backends.onnx.graph import OPSET
 from mobile_export.backends.onnx.runner import session
 from mobile_export.host import describe_machine
-from mobile_export.timing import TimedRunner
 
-from .xnnpack import ProgramTimer, build_program, time_interleaved
+from .xnnpack import HarnessTimer, ProgramTimer, build_program, time_interleaved
 
 RUNTIMES = ("executorch", "onnx", "torch")
 DTYPES = {"executorch": ("int8", "fp32"), "onnx": ("int8", "fp32"), "torch": ("fp32",)}
@@ -162,29 +161,15 @@ class Peak:
 
 
 # ---------------------------------------------------------------------------- one timer per point
-class CallTimer:
+class CallTimer(HarnessTimer):
     """A stateless callable timed through the one harness (``run(calls, record)`` as ``ProgramTimer``)."""
 
     def __init__(self, call, samples: list[tuple]):
-        self.call, self.samples, self.calls = call, samples, 0
-        self.timed = TimedRunner(lambda x, state: (call(x), state))
+        self.call = call
+        super().__init__(samples, None)
 
-    @property
-    def times(self) -> list[float]:
-        return self.timed.times
-
-    @property
-    def cpu_times(self) -> list[float]:
-        return self.timed.cpu_times
-
-    def run(self, calls: int, record: bool = True) -> None:
-        for _ in range(calls):
-            x = self.samples[self.calls % len(self.samples)][0]
-            if record:
-                self.timed(x, None)
-            else:
-                self.call(x)
-            self.calls += 1
+    def _step(self, x, state):
+        return self.call(x), state
 
 
 def _executorch_timer(shape: Shape, dtype: str, samples: list[tuple], folder: Path):

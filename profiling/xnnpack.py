@@ -5,7 +5,7 @@ matmul per program) both build their programs here: ``torch.export`` with the ex
 graph passes, int8 through the exporter's own quantizer (``make_quantizer``: symmetric
 per-channel weights, the same keep-float rules), lowered by the exporter's ``lower``.
 ``ProgramTimer`` runs one program through ``mobile_export.timing.TimedRunner`` with state
-carried; ``time_interleaved`` times several in alternating rounds so that a shared host's
+carried (``HarnessTimer``, which ``profiling.peak`` times its other runtimes' calls with too); ``time_interleaved`` times several in alternating rounds so that a shared host's
 slow spells hit them alike.
 """
 from __future__ import annotations
@@ -40,17 +40,13 @@ def build_program(module: torch.nn.Module, samples: list[tuple], precision: str,
     return shares
 
 
-class ProgramTimer:
-    """One lowered program, called with its recorded inputs, its last ``state_count`` outputs
-    fed back as the next call's state."""
+class HarnessTimer:
+    """Calls ``_step(x, state) -> (output, state)`` with each recorded input in turn (``samples[i][0]``),
+    the state carried from ``state``, timed through ``mobile_export.timing.TimedRunner`` when
+    recorded: the ``run(calls, record)`` that ``time_interleaved`` drives, and the times it keeps."""
 
-    def __init__(self, path: Path, samples: list[tuple], state_count: int = 0):
-        from executorch.runtime import Runtime
-
-        self.method = Runtime.get().load_program(str(path)).load_method("forward")
-        self.samples, self.state_count = samples, state_count
-        self.state = list(samples[0][1:])
-        self.calls = 0
+    def __init__(self, samples: list[tuple], state):
+        self.samples, self.state, self.calls = samples, state, 0
         self.timed = TimedRunner(self._step)
 
     @property
@@ -62,15 +58,30 @@ class ProgramTimer:
         return self.timed.cpu_times
 
     def _step(self, x, state):
-        out = self.method.execute([x, *state])
-        n = self.state_count
-        return out[0], ([s.contiguous() for s in out[len(out) - n:]] if n else [])
+        raise NotImplementedError
 
     def run(self, calls: int, record: bool = True) -> None:
         step = self.timed if record else self._step
         for _ in range(calls):
             _, self.state = step(self.samples[self.calls % len(self.samples)][0], self.state)
             self.calls += 1
+
+
+class ProgramTimer(HarnessTimer):
+    """One lowered program, called with its recorded inputs, its last ``state_count`` outputs
+    fed back as the next call's state."""
+
+    def __init__(self, path: Path, samples: list[tuple], state_count: int = 0):
+        from executorch.runtime import Runtime
+
+        self.method = Runtime.get().load_program(str(path)).load_method("forward")
+        self.state_count = state_count
+        super().__init__(samples, list(samples[0][1:]))
+
+    def _step(self, x, state):
+        out = self.method.execute([x, *state])
+        n = self.state_count
+        return out[0], ([s.contiguous() for s in out[len(out) - n:]] if n else [])
 
 
 def time_interleaved(timers: list, repeats: int, round_calls: int = ROUND_CALLS, progress=None) -> None:

@@ -406,19 +406,22 @@ public class DecodeLoopTest {
         assertEquals(4, loop.stats().packetsDecoded());
     }
 
-    /** The fake decoder at another hop (same formula per sample). */
-    static final class ScaledHop implements ChunkDecoder {
-        final FakeDecoder inner;
-        final int hop;
+    /**
+     * Another decoder's channels, state and calls, with the audio of each chunk it decodes replaced
+     * by {@link #audio} (given the call's codes and state, and what the inner decoder returned).
+     */
+    abstract static class AudioRewritten implements ChunkDecoder {
+        final ChunkDecoder inner;
 
-        ScaledHop(FakeDecoder inner, int hop) {
+        AudioRewritten(ChunkDecoder inner) {
             this.inner = inner;
-            this.hop = hop;
         }
+
+        abstract float[][] audio(int[][][] codes, float[][] state, DecodedChunk decoded);
 
         @Override
         public int channels() {
-            return 1;
+            return inner.channels();
         }
 
         @Override
@@ -429,11 +432,28 @@ public class DecodeLoopTest {
         @Override
         public DecodedChunk decode(int[][][] codes, float[][] state) {
             DecodedChunk d = inner.decode(codes, state);
-            float[] audio = new float[inner.k * hop];
+            return new DecodedChunk(audio(codes, state, d), d.state);
+        }
+    }
+
+    /** The fake decoder at another hop (same formula per sample). */
+    static final class ScaledHop extends AudioRewritten {
+        final FakeDecoder fake;
+        final int hop;
+
+        ScaledHop(FakeDecoder fake, int hop) {
+            super(fake);
+            this.fake = fake;
+            this.hop = hop;
+        }
+
+        @Override
+        float[][] audio(int[][][] codes, float[][] state, DecodedChunk decoded) {
+            float[] audio = new float[fake.k * hop];
             for (int s = 0; s < audio.length; s++) {
                 audio[s] = sample((int) state[0][0], (int) state[0][1], codes[0][0][s / hop], s % hop);
             }
-            return new DecodedChunk(new float[][] {audio}, d.state);
+            return new float[][] {audio};
         }
     }
 

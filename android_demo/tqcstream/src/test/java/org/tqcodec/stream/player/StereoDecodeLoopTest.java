@@ -284,23 +284,10 @@ public class StereoDecodeLoopTest {
     @Test
     public void aStereoCallThatReturnsOneRowEndsTheLoop() throws TqcException {
         byte[] bytes = Vectors.bytes("valid/stereo_tq64.tqc");
-        ChunkDecoder oneRow = new ChunkDecoder() {
-            final PlanarFake inner = new PlanarFake(2, 64);
-
+        ChunkDecoder oneRow = new DecodeLoopTest.AudioRewritten(new PlanarFake(2, 64)) {
             @Override
-            public int channels() {
-                return 2;
-            }
-
-            @Override
-            public float[][] initState() {
-                return inner.initState();
-            }
-
-            @Override
-            public DecodedChunk decode(int[][][] codes, float[][] state) {
-                DecodedChunk d = inner.decode(codes, state);
-                return new DecodedChunk(new float[][] {d.audio[0]}, d.state);
+            float[][] audio(int[][][] codes, float[][] state, DecodedChunk decoded) {
+                return new float[][] {decoded.audio[0]};
             }
         };
         RingBuffer ring = new RingBuffer(1 << 16);
