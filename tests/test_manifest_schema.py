@@ -32,26 +32,50 @@ def test_schema_requires_what_the_apps_read():
     assert tensor["required"] == ["name", "shape", "dtype"] and tensor["additionalProperties"] is False
 
 
-def _java_example(name: str = "EXAMPLE") -> dict:
+def _java_text() -> str:
     src = JAVA_TEST.read_text()
-    block = src[src.index(f"static final String {name} ="):]
+    block = src[src.index("static final String EXAMPLE ="):]
     block = block[:block.index('"}\\n";') + 6]
     parts = re.findall(r'"((?:[^"\\]|\\.)*)"', block)
-    return json.loads("".join(p.encode().decode("unicode_escape") for p in parts))
+    return "".join(p.encode().decode("unicode_escape") for p in parts)
 
 
-def _swift_example(name: str = "example") -> dict:
+def _swift_text() -> str:
     src = SWIFT_TEST.read_text()
-    start = src.index(f'static let {name} = """') + len(f'static let {name} = """')
-    return json.loads(src[start:src.index('"""', start)])
+    start = src.index('static let example = """') + len('static let example = """')
+    return src[start:src.index('"""', start)]
+
+
+# How both apps' tests make their stereo sample from the mono one (ManifestTest.stereo, ManifestTests.stereo):
+# text replacements, each written in the test's source with its quotes escaped.
+STEREO_RULE = (('"channels": 1,', '"channels": 2,'), ('"shape": [1,', '"shape": [2,'))
+
+
+def _stereo(src: Path, declaration: str, mono: str) -> dict:
+    """The stereo sample ``src`` declares as its mono one made stereo, with the rule it is checked to use."""
+    text = src.read_text()
+    assert declaration in text, declaration
+    for old, new in STEREO_RULE:
+        esc = lambda t: t.replace('"', '\\"')
+        assert f'"{esc(old)}"' in text and f'"{esc(new)}"' in text, (src.name, old, new)
+        mono = mono.replace(old, new)
+    return json.loads(mono)
+
+
+def _java_example() -> dict:
+    return json.loads(_java_text())
+
+
+def _swift_example() -> dict:
+    return json.loads(_swift_text())
 
 
 def _java_stereo_example() -> dict:
-    return _java_example("EXAMPLE_STEREO")
+    return _stereo(JAVA_TEST, "static final String EXAMPLE_STEREO = stereo(EXAMPLE);", _java_text())
 
 
 def _swift_stereo_example() -> dict:
-    return _swift_example("exampleStereo")
+    return _stereo(SWIFT_TEST, "static let exampleStereo = stereo(example)", _swift_text())
 
 
 # What a backend writes for its own artifact; everything else in the two samples is the same manifest.

@@ -81,79 +81,15 @@ final class ManifestTests: XCTestCase {
     """
 
     /// `example` for a stereo artifact: `channels` 2, every shape starting with 2 (one call decodes
-    /// both channels, planar). tests/test_manifest_schema.py validates it too and checks it differs
-    /// from `example` only there, and equals the Java tests' stereo sample.
-    static let exampleStereo = """
-    {
-      "manifest_version": 1,
-      "format": "coreml",
-      "artifact": "tq64-int8-k16.mlpackage",
-      "artifact_sha256": "9f2c4e1a7b3d5f60819a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f70",
-      "artifact_bytes": 1234567,
-      "precision": "int8",
-      "config": "tq64",
-      "config_detail": {"name": "tq64", "n_codebooks": 10},
-      "checkpoint_sha256": "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
-      "checkpoint_trained": true,
-      "sample_rate": 44100,
-      "hop": 64,
-      "chunk_frames": 16,
-      "samples_per_chunk": 1024,
-      "channels": 2,
-      "channel_layout": "planar",
-      "n_codebooks": 10,
-      "codebook_size": 512,
-      "inputs": [
-        {"name": "codes", "shape": [2, 10, 16], "dtype": "int32"},
-        {"name": "conv_in", "shape": [2, 64, 6], "dtype": "float32"},
-        {"name": "lstm0_h", "shape": [2, 128], "dtype": "float32"},
-        {"name": "lstm0_c", "shape": [2, 128], "dtype": "float32"}
-      ],
-      "outputs": [
-        {"name": "audio", "shape": [2, 1, 1024], "dtype": "float32"},
-        {"name": "next_conv_in", "shape": [2, 64, 6], "dtype": "float32"},
-        {"name": "next_lstm0_h", "shape": [2, 128], "dtype": "float32"},
-        {"name": "next_lstm0_c", "shape": [2, 128], "dtype": "float32"}
-      ],
-      "state": [
-        {"name": "conv_in", "shape": [2, 64, 6], "dtype": "float32"},
-        {"name": "lstm0_h", "shape": [2, 128], "dtype": "float32"},
-        {"name": "lstm0_c", "shape": [2, 128], "dtype": "float32"}
-      ],
-      "state_init": "zeros",
-      "call": "outputs = model(codes, *state); audio = outputs[0]; state = outputs[1:]",
-      "gmacs_per_s": 1.5,
-      "verification": {
-        "snr_db_vs_float": 31.2,
-        "lsd_delta": 0.0021,
-        "max_abs_err": 0.0615,
-        "lsd_float_vs_music": 1.974,
-        "lsd_artifact_vs_music": 1.9761,
-        "seconds_of_music": 2.32,
-        "chunks": 100,
-        "thresholds": {"snr_db_vs_float": 25.0, "lsd_delta": 0.05},
-        "passed": true,
-        "failures": [],
-        "snr_db_by_quarter": [30.4, 31.0, 31.5, 32.1],
-        "runtime": "Core ML: MLModel(path).predict({'codes': int32, <state>: float32, ...}); outputs 'audio' and 'next_<state>' (float32)",
-        "method": "chunk by chunk with state carried from zeros, every excerpt of the calibration music; SNR = 10*log10(sum ref^2 / sum (ref - art)^2) against the float PyTorch decoder"
-      },
-      "quantization": {
-        "scheme": "PT2E static: weights int8 symmetric per-channel, activations int8 per-tensor (histogram observer) on every conv and linear outside keep_float; elementwise ops and state tensors in float32",
-        "keep_float": ["conv_out"],
-        "int8_mac_share": 0.91,
-        "calibration_seconds_per_excerpt": 1.16,
-        "sensitivity": null
-      },
-      "calibration": {
-        "sources": ["chaos_god_clip.ogg[ch0]", "chaos_god_clip.ogg[ch1]"],
-        "label": "shipped clip",
-        "seconds_verified": 2.32,
-        "state": "carried chunk by chunk from zeros"
-      },
-      "toolchain": {"torch": "2.13.0+cpu", "coremltools": "9.0"}
+    /// both channels, planar), as an exporter's C = 2 manifest differs from its C = 1 one.
+    /// tests/test_manifest_schema.py validates it too, and checks it equals the Java tests' stereo sample.
+    static let exampleStereo = stereo(example)
+
+    /// A mono sample made stereo: `"channels": 2` and the first dimension of every tensor 2.
+    static func stereo(_ mono: String) -> String {
+        mono.replacingOccurrences(of: "\"channels\": 1,", with: "\"channels\": 2,")
+            .replacingOccurrences(of: "\"shape\": [1,", with: "\"shape\": [2,")
     }
-    """
 
     private func parse(_ text: String) throws -> Manifest {
         try Manifest.parse(Data(text.utf8))

@@ -91,78 +91,15 @@ public class ManifestTest {
 
     /**
      * {@link #EXAMPLE} for a stereo artifact: {@code channels} 2, every shape starting with 2 (one
-     * call decodes both channels, planar). tests/test_manifest_schema.py validates it too and checks
-     * it differs from EXAMPLE only there, and equals the Swift tests' stereo sample.
+     * call decodes both channels, planar), as an exporter's C = 2 manifest differs from its C = 1 one.
+     * tests/test_manifest_schema.py validates it too, and checks it equals the Swift tests' stereo sample.
      */
-    static final String EXAMPLE_STEREO = "{\n"
-            + "  \"manifest_version\": 1,\n"
-            + "  \"format\": \"litert\",\n"
-            + "  \"artifact\": \"tq64_int8.tflite\",\n"
-            + "  \"artifact_sha256\": \"4c1d9e07a2b5f3860d7e1c2b9a4f6e5d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a87\",\n"
-            + "  \"artifact_bytes\": 1234567,\n"
-            + "  \"precision\": \"int8\",\n"
-            + "  \"config\": \"tq64\",\n"
-            + "  \"config_detail\": {\"name\": \"tq64\", \"n_codebooks\": 10},\n"
-            + "  \"checkpoint_sha256\": \"0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\",\n"
-            + "  \"checkpoint_trained\": true,\n"
-            + "  \"sample_rate\": 44100,\n"
-            + "  \"hop\": 64,\n"
-            + "  \"chunk_frames\": 16,\n"
-            + "  \"samples_per_chunk\": 1024,\n"
-            + "  \"channels\": 2,\n"
-            + "  \"channel_layout\": \"planar\",\n"
-            + "  \"n_codebooks\": 10,\n"
-            + "  \"codebook_size\": 512,\n"
-            + "  \"inputs\": [\n"
-            + "    {\"name\": \"codes\", \"shape\": [2, 10, 16], \"dtype\": \"int32\"},\n"
-            + "    {\"name\": \"conv_in\", \"shape\": [2, 64, 6], \"dtype\": \"float32\"},\n"
-            + "    {\"name\": \"lstm0_h\", \"shape\": [2, 128], \"dtype\": \"float32\"},\n"
-            + "    {\"name\": \"lstm0_c\", \"shape\": [2, 128], \"dtype\": \"float32\"}\n"
-            + "  ],\n"
-            + "  \"outputs\": [\n"
-            + "    {\"name\": \"audio\", \"shape\": [2, 1, 1024], \"dtype\": \"float32\"},\n"
-            + "    {\"name\": \"next_conv_in\", \"shape\": [2, 64, 6], \"dtype\": \"float32\"},\n"
-            + "    {\"name\": \"next_lstm0_h\", \"shape\": [2, 128], \"dtype\": \"float32\"},\n"
-            + "    {\"name\": \"next_lstm0_c\", \"shape\": [2, 128], \"dtype\": \"float32\"}\n"
-            + "  ],\n"
-            + "  \"state\": [\n"
-            + "    {\"name\": \"conv_in\", \"shape\": [2, 64, 6], \"dtype\": \"float32\"},\n"
-            + "    {\"name\": \"lstm0_h\", \"shape\": [2, 128], \"dtype\": \"float32\"},\n"
-            + "    {\"name\": \"lstm0_c\", \"shape\": [2, 128], \"dtype\": \"float32\"}\n"
-            + "  ],\n"
-            + "  \"state_init\": \"zeros\",\n"
-            + "  \"call\": \"outputs = model(codes, *state); audio = outputs[0]; state = outputs[1:]\",\n"
-            + "  \"gmacs_per_s\": 1.5,\n"
-            + "  \"verification\": {\n"
-            + "    \"snr_db_vs_float\": 31.2,\n"
-            + "    \"lsd_delta\": 0.0021,\n"
-            + "    \"max_abs_err\": 0.0615,\n"
-            + "    \"lsd_float_vs_music\": 1.974,\n"
-            + "    \"lsd_artifact_vs_music\": 1.9761,\n"
-            + "    \"seconds_of_music\": 2.32,\n"
-            + "    \"chunks\": 100,\n"
-            + "    \"thresholds\": {\"snr_db_vs_float\": 25.0, \"lsd_delta\": 0.05},\n"
-            + "    \"passed\": true,\n"
-            + "    \"failures\": [],\n"
-            + "    \"snr_db_by_quarter\": [30.4, 31.0, 31.5, 32.1],\n"
-            + "    \"runtime\": \"ai-edge-litert Interpreter(model_path, num_threads).get_signature_runner('serving_default'); feed inputs by name, read outputs by name\",\n"
-            + "    \"method\": \"chunk by chunk with state carried from zeros, every excerpt of the calibration music; SNR = 10*log10(sum ref^2 / sum (ref - art)^2) against the float PyTorch decoder\"\n"
-            + "  },\n"
-            + "  \"quantization\": {\n"
-            + "    \"scheme\": \"PT2E static: weights int8 symmetric per-channel, activations int8 per-tensor (histogram observer) on every conv and linear outside keep_float; elementwise ops and state tensors in float32\",\n"
-            + "    \"keep_float\": [\"conv_out\"],\n"
-            + "    \"int8_mac_share\": 0.91,\n"
-            + "    \"calibration_seconds_per_excerpt\": 1.16,\n"
-            + "    \"sensitivity\": null\n"
-            + "  },\n"
-            + "  \"calibration\": {\n"
-            + "    \"sources\": [\"chaos_god_clip.ogg[ch0]\", \"chaos_god_clip.ogg[ch1]\"],\n"
-            + "    \"label\": \"shipped clip\",\n"
-            + "    \"seconds_verified\": 2.32,\n"
-            + "    \"state\": \"carried chunk by chunk from zeros\"\n"
-            + "  },\n"
-            + "  \"toolchain\": {\"torch\": \"2.13.0+cpu\", \"litert-torch\": \"0.10.0\", \"ai-edge-litert\": \"2.3.0\"}\n"
-            + "}\n";
+    static final String EXAMPLE_STEREO = stereo(EXAMPLE);
+
+    /** A mono sample made stereo: {@code "channels": 2} and the first dimension of every tensor 2. */
+    static String stereo(String mono) {
+        return mono.replace("\"channels\": 1,", "\"channels\": 2,").replace("\"shape\": [1,", "\"shape\": [2,");
+    }
 
     @Test
     public void readsTheExportersManifest() throws ManifestException {
@@ -190,13 +127,19 @@ public class ManifestTest {
         assertEquals(31.2, ((java.util.Map<?, ?>) m.raw().get("verification")).get("snr_db_vs_float"));
     }
 
-    private static void assertRejected(String json, String because) {
+    /** The message {@code json} is refused with; {@code what} says why it must be refused. */
+    private static String refusal(String json, String what) {
         try {
             Manifest.parse(json);
-            fail("accepted a manifest with " + because);
         } catch (ManifestException e) {
-            assertTrue(e.getMessage(), e.getMessage().length() > 0);
+            return e.getMessage();
         }
+        throw new AssertionError("accepted a manifest " + what);
+    }
+
+    private static void assertRejected(String json, String because) {
+        String message = refusal(json, "with " + because);
+        assertTrue(message, message.length() > 0);
     }
 
     @Test
@@ -227,12 +170,8 @@ public class ManifestTest {
     }
 
     private static void assertRejectedSaying(String json, String says) {
-        try {
-            Manifest.parse(json);
-            fail("accepted a manifest that should fail with '" + says + "'");
-        } catch (ManifestException e) {
-            assertTrue(e.getMessage(), e.getMessage().contains(says));
-        }
+        String message = refusal(json, "that should fail with '" + says + "'");
+        assertTrue(message, message.contains(says));
     }
 
     @Test
