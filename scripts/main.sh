@@ -46,8 +46,8 @@ done
 step "MACs counted from each artifact" $PY -m profiling.macs "${artifacts[@]}"
 step "latency (K=16, 1 thread and all threads)" $PY -m profiling.latency --dir "$OUT" --ckpt "$CKPT" --chunks 16 \
   --threads 1,all --seconds 5 --json "$OUT/latency.json"
-step "time per section (ExecuTorch int8, 1 thread)" \
-  $PY -m profiling.time_split --ckpt "$CKPT" --no-progress
+step "time per section, mono and stereo, with the runtime's peak (ExecuTorch int8, 1 thread)" \
+  $PY -m profiling.time_split --ckpt "$CKPT" --channels 1,2 --no-progress
 step "deploy report" $PY -m profiling.report --ckpt "$CKPT" --artifacts "$OUT" --out "$OUT/report" \
   --latency "$OUT/latency.json" --seconds 8
 step "codec quality on the shipped clip vs classic codecs" \
