@@ -313,4 +313,5 @@ def test_int8_state_does_not_drift_over_three_minutes(tq64, tq64_int8):
     snrs = [[snr_db(ref[ch, i * minute * hop:(i + 1) * minute * hop], out[ch, i * minute * hop:(i + 1) * minute * hop])
              for i in range(3)] for ch in range(2)]
     assert min(min(s) for s in snrs) >= 25, snrs
-    assert snrs[2] >= snrs[0] - 1.0, f"SNR per minute {snrs}: the error grows with time"
+    for ch in range(2):
+        assert snrs[ch][2] >= snrs[ch][0] - 1.0, f"SNR per minute {snrs}: the error grows with time"
