@@ -15,10 +15,13 @@ from pathlib import Path
 
 import torch
 
-from mobile_export.calibration import load_music
-from mobile_export.runners import load_runner
-from mobile_export.snr import snr_db
-from tqcodec.prune import load_pruned
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mobile_export.calibration import load_music  # noqa: E402
+from mobile_export.runners import load_runner  # noqa: E402
+from mobile_export.snr import snr_db  # noqa: E402
+from tqcodec.prune import load_pruned  # noqa: E402
 
 MINUTES = 3
 
