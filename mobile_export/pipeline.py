@@ -17,18 +17,16 @@ import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from tqcodec.checkpoint import CheckpointError, read_checkpoint
-from tqcodec.macs import chunk_macs
+from tqcodec.macs import chunk_macs, gmacs_per_second
 from tqcodec.prune import PrunedDecoder, load_pruned
 from tqcodec.streaming import StreamingDecoder
 
 from .calibration import MusicCodes, channel_groups, load_music
 from .errors import ExportError
 from .manifest import build_manifest, write_manifest
-from .snr import snr_db
 from .timing import TimedRunner
 from .verify import THRESHOLDS, Verification, verify
 from .versions import versions
@@ -169,10 +167,9 @@ def torch_threads(n: int = 1):
 # -- verification ----------------------------------------------------------------------------------------
 @dataclass
 class Verified:
-    """The artifact against float: the figures, the SNR per quarter, and the runtime's timing."""
+    """The artifact against float (the figures, the SNR per quarter) and the runtime's timing."""
 
     verification: Verification
-    snr_db_by_quarter: list[float]
     timing: dict
 
 
@@ -180,40 +177,16 @@ def verify_artifact(runner, decoder: StreamingDecoder, music: MusicCodes, precis
                     threads: int = 1, progress: bool = True) -> Verified:
     """Stream every excerpt through ``runner.run_chunk`` (state carried), timed, against the float decoder."""
     timed = TimedRunner(runner.run_chunk)
-    kept: list[np.ndarray] = []
-
-    def run_chunk(codes, state):
-        audio, state = timed(codes, state)
-        kept.append(np.asarray(audio, dtype=np.float32).reshape(decoder.channels, -1))
-        return audio, state
-
-    v = verify(run_chunk, runner.init_state(), decoder, music, precision, progress="verify" if progress else None)
-    quarters = drift_by_quarter(kept, decoder, music)
+    v = verify(timed, runner.init_state(), decoder, music, precision, progress="verify" if progress else None)
     timing = timed.summary(decoder.samples_per_chunk / decoder.config.sample_rate, threads, runtime)
-    return Verified(v, quarters, timing)
-
-
-def drift_by_quarter(chunks: list[np.ndarray], decoder: StreamingDecoder, music: MusicCodes) -> list[float]:
-    """SNR vs float over each quarter of every excerpt: error that accumulates in the state shows as a
-    falling sequence (state is carried from the start of each excerpt).  ``chunks`` are the calls'
-    audio [C, samples], excerpt group after excerpt group."""
-    K, C = decoder.chunk_frames, decoder.channels
-    usable = music.codes.shape[-1] // K * K
-    groups = channel_groups(music.codes.shape[0], C)
-    art = np.concatenate(chunks, axis=1).reshape(C, groups, -1).transpose(1, 0, 2).reshape(groups * C, -1)
-    with torch.no_grad():
-        ref = np.concatenate([decoder.decode(music.codes[g * C:(g + 1) * C, :, :usable]).numpy()
-                              for g in range(groups)])
-    n = art.shape[1]
-    return [round(snr_db(ref[:, q * n // 4:(q + 1) * n // 4], art[:, q * n // 4:(q + 1) * n // 4]), 2)
-            for q in range(4)]
+    return Verified(v, timing)
 
 
 # -- the manifest -----------------------------------------------------------------------------------------
 def verification_record(verified: Verified, failures: list[str], runtime: str) -> dict:
     v = verified.verification
     return {**v.to_dict(), "passed": not failures, "failures": list(failures),
-            "snr_db_by_quarter": verified.snr_db_by_quarter, "runtime": runtime}
+            "snr_db_by_quarter": v.snr_db_by_quarter, "runtime": runtime}
 
 
 def quantization_record(scheme: str, keep_float, int8_mac_share: float, calibration_seconds,
@@ -232,7 +205,7 @@ def finish(backend, job: ExportJob, sources: Sources, decoder: StreamingDecoder,
            verified: Verified, quantization: dict, failures: list[str], runtime: str, detail: dict) -> ExportResult:
     """Count MACs, build the typed manifest, validate it against the schema, write it, print the summary."""
     macs_per_chunk, _ = chunk_macs(decoder)
-    gmacs = macs_per_chunk * decoder.config.sample_rate / decoder.samples_per_chunk / decoder.channels / 1e9
+    gmacs = gmacs_per_second(decoder, macs_per_chunk)
     failures = list(failures)
     manifest = build_manifest(
         backend=backend.format, artifact=artifact, precision=job.precision, decoder=decoder,

@@ -7,7 +7,7 @@ float PyTorch streaming decoder (which equals the offline decoder) and with the 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -37,6 +37,7 @@ class Verification:
     seconds: float
     chunks: int
     precision: str
+    snr_db_by_quarter: list[float] = field(default_factory=list)  # drift: SNR over each quarter of every excerpt
 
     @property
     def lsd_delta(self) -> float:
@@ -108,6 +109,9 @@ def verify(run_chunk: RunChunk, init_state: list, float_decoder, music, precisio
         arts.append(art)
         origs.append(music.audio[g * C:(g + 1) * C, : usable * hop])
     ref, art, orig = np.concatenate(refs), np.concatenate(arts), np.concatenate(origs)
+    n = ref.shape[1]  # state is carried from the start of each excerpt: error it accumulates shows as a falling row
+    quarters = [round(snr_db(ref[:, q * n // 4:(q + 1) * n // 4], art[:, q * n // 4:(q + 1) * n // 4]), 2)
+                for q in range(4)]
     return Verification(
         snr_db_vs_float=snr_db(ref, art),
         max_abs_err=float(np.abs(ref - art).max()),
@@ -116,6 +120,7 @@ def verify(run_chunk: RunChunk, init_state: list, float_decoder, music, precisio
         seconds=ref.size / float_decoder.config.sample_rate,
         chunks=ref.size // float_decoder.samples_per_chunk // C,
         precision=precision,
+        snr_db_by_quarter=quarters,
     )
 
 

@@ -56,10 +56,11 @@ def chunk_macs(decoder) -> tuple[int, dict[str, int]]:
     return count_macs(decoder, (torch.zeros(decoder.input_spec().shape, dtype=torch.int32), *decoder.init_state()))
 
 
-def gmacs_per_second(decoder) -> float:
+def gmacs_per_second(decoder, macs_per_chunk: int | None = None) -> float:
     """A ``StreamingDecoder``'s GMAC per second of audio per channel (one chunk's MACs × chunks per
-    second, over its channels): the budget's unit, the same for a mono and a stereo decoder."""
-    total, _ = chunk_macs(decoder)
+    second, over its channels): the budget's unit, the same for a mono and a stereo decoder.
+    ``macs_per_chunk``: a count the caller already has (default: ``chunk_macs``)."""
+    total = chunk_macs(decoder)[0] if macs_per_chunk is None else macs_per_chunk
     return total * decoder.config.sample_rate / decoder.samples_per_chunk / decoder.channels / 1e9
 
 
