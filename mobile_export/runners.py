@@ -58,11 +58,6 @@ class ArtifactDecoder:
         self.n_codebooks = int(self.manifest["n_codebooks"])
         self.channels = int(self.manifest["channels"])
 
-    def calls_per_chunk(self, stream_channels: int) -> int:
-        """Calls one chunk of a ``stream_channels`` stream costs: 1 when the artifact decodes them
-        all at once (or a mono stream on a stereo artifact), else one per channel."""
-        return 1 if self.channels >= stream_channels else stream_channels
-
     def decode_channels(self, codes: np.ndarray, progress: str | None = "decode") -> np.ndarray:
         """codes [S, n_q, F] → float32 [S, F·hop]; each channel has its own state.
 
