@@ -3,9 +3,10 @@
 A toy with one op of every counted kind (conv, depthwise conv, transposed conv, linear,
 batch matmul) is exported to each format and counted by hand; the tiny decoder is
 exported to LiteRT, ExecuTorch (XNNPACK) and Core ML and must equal fvcore's count of the
-reference decoder; the CLI's exit codes and error lines are checked; the real tq64
-artifacts (build/, plus an ExecuTorch export made here) must be within the budget and
-within 2 % of fvcore.
+reference decoder; the CLI's exit codes and error lines are checked; a real tq64
+artifact (an ExecuTorch export made here) must be within the budget and within 2 % of
+fvcore.  The main job counts its own tq64 artifacts on every backend (``profiling.macs``);
+the tests never read its build/ folder, so they give the same verdict before and after it.
 """
 import dataclasses
 import json
@@ -414,9 +415,8 @@ def test_cli_subprocess_error_is_one_line(tmp_path):
 # -- the real size ------------------------------------------------------------------------------
 @pytest.mark.real_size
 def test_tq64_artifacts_within_budget_and_fvcore(tmp_path):
-    """Every tq64 artifact in build/ (LiteRT, Core ML, ExecuTorch where present) and an
-    ExecuTorch fp32 export made here (lowering only, ~30 s): within 10 GMAC/s and within 2 %
-    of fvcore's count of the tq64 decoder (profiling.macs.analyse_model)."""
+    """An ExecuTorch fp32 export of tq64 made here (lowering only, ~30 s): within 10 GMAC/s and
+    within 2 % of fvcore's count of the tq64 decoder (profiling.macs.analyse_model)."""
     from mobile_export.backends.executorch.graph import export_decoder, lower
     from tqcodec.prune import prune
 
@@ -429,15 +429,10 @@ def test_tq64_artifacts_within_budget_and_fvcore(tmp_path):
     _, program = lower(export_decoder(dec), dec)
     pte.write_bytes(program.buffer)
     _manifest(pte, "executorch-xnnpack", "fp32", dec)
-    artifacts = [pte] + sorted(p for d in ("build/litert", "build/coreml", "build/executorch")
-                               for p in (ROOT / d).glob("tq64-*")
-                               if p.suffix in (".pte", ".tflite", ".mlpackage")
-                               and p.with_suffix(".manifest.json").is_file())
-    for path in artifacts:
-        r = am.analyse_artifact(path)
-        assert r.reference.config == "tq64"
-        assert r.gmacs_per_s <= budget.BUDGET_HARD_GMACS, path
-        assert r.gmacs_per_s == pytest.approx(fvcore, rel=0.02), path
-        assert not r.unmatched_artifact and not r.unmatched_reference, path
-        assert r.passed, (path, r.problems)
-        assert len(r.graph.mac_ops) == 45  # conv_in, 2 × (1 + 16) LSTM matmuls, 3 × (up + 2 convs), conv_out
+    r = am.analyse_artifact(pte)
+    assert r.reference.config == "tq64"
+    assert r.gmacs_per_s <= budget.BUDGET_HARD_GMACS
+    assert r.gmacs_per_s == pytest.approx(fvcore, rel=0.02)
+    assert not r.unmatched_artifact and not r.unmatched_reference
+    assert r.passed, r.problems
+    assert len(r.graph.mac_ops) == 45  # conv_in, 2 × (1 + 16) LSTM matmuls, 3 × (up + 2 convs), conv_out
