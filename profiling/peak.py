@@ -165,11 +165,7 @@ class CallTimer(HarnessTimer):
     """A stateless callable timed through the one harness (``run(calls, record)`` as ``ProgramTimer``)."""
 
     def __init__(self, call, samples: list[tuple]):
-        self.call = call
-        super().__init__(samples, None)
-
-    def _step(self, x, state):
-        return self.call(x), state
+        super().__init__(lambda x, state: (call(x), state), samples, None)
 
 
 def _executorch_timer(shape: Shape, dtype: str, samples: list[tuple], folder: Path):

@@ -41,13 +41,14 @@ def build_program(module: torch.nn.Module, samples: list[tuple], precision: str,
 
 
 class HarnessTimer:
-    """Calls ``_step(x, state) -> (output, state)`` with each recorded input in turn (``samples[i][0]``),
+    """Calls ``step(x, state) -> (output, state)`` with each recorded input in turn (``samples[i][0]``),
     the state carried from ``state``, timed through ``mobile_export.timing.TimedRunner`` when
     recorded: the ``run(calls, record)`` that ``time_interleaved`` drives, and the times it keeps."""
 
-    def __init__(self, samples: list[tuple], state):
+    def __init__(self, step, samples: list[tuple], state):
+        self._step = step
         self.samples, self.state, self.calls = samples, state, 0
-        self.timed = TimedRunner(self._step)
+        self.timed = TimedRunner(step)
 
     @property
     def times(self) -> list[float]:
@@ -56,9 +57,6 @@ class HarnessTimer:
     @property
     def cpu_times(self) -> list[float]:
         return self.timed.cpu_times
-
-    def _step(self, x, state):
-        raise NotImplementedError
 
     def run(self, calls: int, record: bool = True) -> None:
         step = self.timed if record else self._step
@@ -76,9 +74,9 @@ class ProgramTimer(HarnessTimer):
 
         self.method = Runtime.get().load_program(str(path)).load_method("forward")
         self.state_count = state_count
-        super().__init__(samples, list(samples[0][1:]))
+        super().__init__(self._call, samples, list(samples[0][1:]))
 
-    def _step(self, x, state):
+    def _call(self, x, state):
         out = self.method.execute([x, *state])
         n = self.state_count
         return out[0], ([s.contiguous() for s in out[len(out) - n:]] if n else [])
