@@ -42,16 +42,16 @@ def main(argv=None) -> int:
     rate = pruned.config.frame_rate
     hop = pruned.config.hop_length
     worst = math.inf
-    refs: dict[int, object] = {}
+    per_k: dict[int, tuple] = {}  # K → (codes, float reference): artifacts of one K share both
     for path in args.artifacts:
         dec = load_runner(path)
         K = dec.chunk_frames
         minute = round(60 * rate) // K * K
-        codes = stereo_codes(args.ckpt, minute)
-        if K not in refs:
+        if K not in per_k:
+            codes = stereo_codes(args.ckpt, minute)
             with torch.inference_mode():
-                refs[K] = pruned.streaming(K, channels=2).decode(codes).numpy()
-        ref = refs[K]
+                per_k[K] = codes, pruned.streaming(K, channels=2).decode(codes).numpy()
+        codes, ref = per_k[K]
         out = dec.decode_channels(codes.numpy(), progress=f"{path.name}" if sys.stderr.isatty() else None)
         rows = []
         for ch, name in enumerate(("left", "right")):
