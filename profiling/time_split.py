@@ -223,9 +223,49 @@ def format_split(run: Split, peak: peak_mod.Peak, goal_rtf: float) -> str:
     lines.append(f"whole step: {whole.ms_median:.3f} ms per {run.chunk_ms:.2f} ms chunk = RTF {rtf:.4f} per second "
                  f"of {audio} (goal ≤ {goal_rtf:g}: {'met' if rtf <= goal_rtf else 'NOT met'}; "
                  f"{whole.ms_median - goal_rtf * run.chunk_ms:+.3f} ms to the goal)")
+    floor, floor_int8 = step_floor_ms(run, peak), step_floor_ms(run, peak, all_int8=True)
+    if floor is not None and floor_int8 is not None:
+        best_rtf = floor_int8 / run.chunk_ms
+        lines.append(f"floor at the runtime's measured rates (each MAC at its dtype's peak, the LSTM recurrence at "
+                     f"the {run.channels}-row rate): {floor:.3f} ms = RTF {floor / run.chunk_ms:.4f} in this export's "
+                     f"precision, {floor_int8:.3f} ms = RTF {best_rtf:.4f} all int8; the goal "
+                     + ("is above it" if best_rtf <= goal_rtf else
+                        f"is below it: no int8 export of this decoder can meet it on this runtime and host "
+                        f"(all-int8 floor = {best_rtf / goal_rtf:.2f}× the goal)"))
     if run.channels == 1:
         lines.append(f"stereo from this mono program: 2 calls per chunk = RTF stereo {2 * rtf:.4f}")
     return "\n".join(lines)
+
+
+def _lstm_floor_ms(run: Split, peak: peak_mod.Peak, dtype: str | None = None) -> float | None:
+    """The LSTM section at the runtime's rates: its recurrent MACs at the C-row matmul rate
+    (they cannot batch over frames), the rest at the peak; ``dtype`` None = the section's own."""
+    lstm = next((p for p in run.parts if p.name == "lstm"), None)
+    if lstm is None:
+        return None
+    dtype = dtype or ("int8" if lstm.int8_share > 0.5 else "fp32")
+    row_rate, best = peak.gmacs(dtype, run.channels), peak.gmacs(dtype)
+    if not row_rate or not best:
+        return None
+    rec = run.recurrent_macs
+    return (rec / row_rate + (lstm.macs - rec) / best) / 1e6
+
+
+def step_floor_ms(run: Split, peak: peak_mod.Peak, all_int8: bool = False) -> float | None:
+    """The whole step if every section ran at the runtime's measured peak and the LSTM's
+    recurrence at the C-row matmul rate: each section in its own precision (int8 MACs at the
+    int8 peak, float ones at the fp32 peak), or, with ``all_int8``, every MAC at the int8 rates,
+    which no int8 export of this decoder on this runtime and host can beat.  None when a needed
+    rate was not measured."""
+    total = 0.0
+    for p in run.parts:
+        share = 1.0 if all_int8 else p.int8_share
+        ms = (_lstm_floor_ms(run, peak, "int8" if all_int8 else None) if p.name == "lstm"
+              else peak.ideal_ms(p.macs * share, p.macs * (1 - share)))
+        if ms is None:
+            return None
+        total += ms
+    return total
 
 
 def _lstm_lines(run: Split, peak: peak_mod.Peak) -> list[str]:
@@ -236,7 +276,7 @@ def _lstm_lines(run: Split, peak: peak_mod.Peak) -> list[str]:
     if lstm is None or not row_rate or not best:
         return []
     rec = run.recurrent_macs
-    floor_ms = (rec / row_rate + (lstm.macs - rec) / best) / 1e6
+    floor_ms = _lstm_floor_ms(run, peak)
     ms = lstm.ms_median
     return [f"lstm: {100 * rec / lstm.macs:.0f}% of its MACs are {run.channels}-row recurrent matmuls; the runtime's "
             f"{dtype} {run.channels}-row rate is {row_rate:.2f} GMAC/s ({100 * row_rate / best:.1f}% of its peak "

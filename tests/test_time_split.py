@@ -52,6 +52,7 @@ def test_time_split_cli_times_every_section_of_a_stereo_decoder(tiny_model, tmp_
     assert "runtime peak, same process and rounds" in out and "int8" in out and "fp32" in out
     assert "lstm: " in out and "2-row recurrent matmuls" in out
     assert "RTF" in out and "per second of stereo audio" in out and "split overhead" in out
+    assert "floor at the runtime's measured rates" in out and "all int8" in out
 
 
 def _split(channels: int, whole_ms: float, lstm_ms: float) -> time_split.Split:
@@ -76,3 +77,26 @@ def test_time_split_channels_error_is_one_line(tmp_path, capsys):
 def test_time_split_bad_checkpoint_is_one_line(tmp_path, capsys):
     assert time_split.main(["--ckpt", str(tmp_path / "missing.pt")]) == 2
     assert capsys.readouterr().err.startswith("error:")
+
+
+def test_step_floor_is_each_section_at_the_measured_rates():
+    """The floor is arithmetic on measured rates: non-LSTM MACs at their dtype's peak, the LSTM's
+    recurrent MACs at the C-row rate; the all-int8 floor prices every MAC at the int8 rates."""
+    from profiling.peak import Peak, PeakPoint
+
+    def point(dtype, rows, gmacs):  # a point of 1e6 MACs timed at the given rate
+        return PeakPoint(dtype, "linear", rows, 1, 1, 10**6, 10**6 / (gmacs * 1e9) * 1e3, 1)
+
+    peak = Peak("executorch", 1, [point("int8", 64, 100.0), point("int8", 2, 10.0), point("fp32", 64, 50.0),
+                                  point("fp32", 2, 5.0)])
+    T = time_split.SectionTime
+    parts = [T("front", 10**6, 1.0, 1.0, 1.0),  # int8: 1e6 / 100e9 s = 0.01 ms
+             T("lstm", 3 * 10**6, 1.0, 1.0, 1.0),  # 1e6 recurrent at 10 GMAC/s (0.1 ms) + 2e6 at 100 (0.02 ms)
+             T("output", 10**6, 1.0, 1.0, 0.0)]  # fp32: 1e6 / 50e9 s = 0.02 ms; all int8: 0.01 ms
+    run = time_split.Split(2, T("whole-step", 5 * 10**6, 3.0, 3.0, 0.8), parts, 10.0, 10**6)
+    assert time_split.step_floor_ms(run, peak) == pytest.approx(0.01 + 0.12 + 0.02)
+    assert time_split.step_floor_ms(run, peak, all_int8=True) == pytest.approx(0.01 + 0.12 + 0.01)
+    text = time_split.format_split(run, peak, goal_rtf=0.01)
+    assert "RTF 0.0140 all int8" in text and "no int8 export of this decoder can meet it" in text
+    assert "the goal is above it" in time_split.format_split(run, peak, goal_rtf=0.02)
+    assert time_split.step_floor_ms(run, Peak("executorch", 1, [point("int8", 64, 100.0)])) is None
