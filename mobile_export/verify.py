@@ -14,10 +14,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from tqcodec.metrics import lsd
+from tqcodec.metrics import lsd, snr_db
 
 from .calibration import channel_groups
-from .snr import snr_db
 
 THRESHOLDS = {  # minimum SNR vs float (dB) per precision; int8 also bounds the LSD delta
     "fp32": {"snr_db_vs_float": 80.0},

@@ -32,10 +32,9 @@ from mobile_export.calibration import DEFAULT_CLIP
 from mobile_export.host import describe_machine
 from mobile_export.manifest import artifact_size, read_manifest
 from mobile_export.runners import load_runner
-from mobile_export.snr import snr_db
 from tqcodec.audio_io import AudioError, load_audio
 from tqcodec.checkpoint import CheckpointError, load_checkpoint, resolve_checkpoint
-from tqcodec.metrics import compute_metrics
+from tqcodec.metrics import compute_metrics, snr_db
 from tqcodec.prune import prune
 
 from .artifact_macs import ArtifactError, analyse_artifact, to_json

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from mobile_export.calibration import load_music  # noqa: E402
 from mobile_export.runners import load_runner  # noqa: E402
-from mobile_export.snr import snr_db  # noqa: E402
+from tqcodec.metrics import snr_db  # noqa: E402
 from tqcodec.prune import load_pruned  # noqa: E402
 
 MINUTES = 3

@@ -23,7 +23,7 @@ from mobile_export.calibration import encode_music  # noqa: E402
 from mobile_export.cli import export  # noqa: E402
 from mobile_export.pipeline import ExportJob  # noqa: E402
 from mobile_export.runners import load_runner, open_runner  # noqa: E402
-from mobile_export.snr import snr_db  # noqa: E402
+from tqcodec.metrics import snr_db  # noqa: E402
 from tqcodec.macs import chunk_macs  # noqa: E402
 from tqcodec.prune import load_pruned, prune  # noqa: E402
 from tqcodec.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402

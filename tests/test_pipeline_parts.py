@@ -7,7 +7,7 @@ import torch
 from mobile_export.atomic_folder import atomic_folder
 from mobile_export.calibration import chunks_covering, positional_step, stream_codes
 from mobile_export.sensitivity import layer_gains
-from mobile_export.snr import SNR_CAP_DB, snr_db
+from tqcodec.metrics import SNR_CAP_DB, snr_db
 from mobile_export.timing import TimedRunner
 
 

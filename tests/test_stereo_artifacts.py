@@ -13,7 +13,7 @@ from mobile_export.calibration import DEFAULT_CLIP, load_music, slice_music
 from mobile_export.errors import ExportError
 from mobile_export.pipeline import ExportJob, load_sources
 from mobile_export.runners import load_runner
-from mobile_export.snr import snr_db
+from tqcodec.metrics import snr_db
 from tqcodec.audio_io import load_audio, save_audio
 from tqcodec.prune import load_pruned
 

@@ -14,7 +14,8 @@ Definitions fixed by TQCODEC.md, with the choices the paper leaves open stated h
 * **SNR** — ``10·log10(Σx² / Σ(x − x̂)²)`` in dB over the overlap after delay alignment:
   the lag in ``[-max_lag, max_lag]`` (default ``MAX_LAG = 2048`` samples, 46 ms) that
   maximises the cross-correlation, summed over channels, is removed first. The result is
-  clamped to ``±SNR_CAP_DB = 100`` dB, so identical signals give exactly 100.
+  clamped to ``±SNR_CAP_DB = 100`` dB, so identical signals give exactly 100 (``snr_db`` is
+  the ratio itself, unaligned: the exporters use it for artifact against float).
   LSD is computed without alignment, as the paper defines it; the delay found is reported
   so that a codec with non-zero delay is visible.
 * Signals of different lengths are cropped to the shorter. Multi-channel input ``[C, T]``
@@ -126,8 +127,15 @@ def estimate_delay(reference, estimate, max_lag: int = MAX_LAG) -> int:
     return int(lags[best[np.argmin(np.abs(lags[best]))]])
 
 
-def _snr_db(ref: np.ndarray, est: np.ndarray) -> float:
-    """One channel's SNR; an exact match (even of silence) scores the cap, noise over silence −cap."""
+def snr_db(reference, estimate) -> float:
+    """``10·log10(Σref² / Σ(ref − est)²)`` pooled over every sample, no alignment, clamped to
+    ±``SNR_CAP_DB``: an exact match (even of silence) scores the cap, noise over silence −cap.
+
+    The project's one SNR: ``snr`` applies it per channel after delay alignment (a codec against
+    music); the exporters apply it as is (an artifact against the float decoder, sample-aligned
+    by construction: there any lag is itself a bug)."""
+    ref = np.asarray(reference, dtype=np.float64)
+    est = np.asarray(estimate, dtype=np.float64)
     signal_energy = float(np.sum(ref ** 2))
     noise_energy = float(np.sum((ref - est) ** 2))
     if noise_energy == 0.0:
@@ -148,7 +156,7 @@ def snr(reference, estimate, max_lag: int = MAX_LAG) -> tuple[float, int]:
         ref, est = ref[:, : n - d], est[:, d:]
     else:
         ref, est = ref[:, -d:], est[:, : n + d]
-    return float(np.mean([_snr_db(r, e) for r, e in zip(ref, est)])), d
+    return float(np.mean([snr_db(r, e) for r, e in zip(ref, est)])), d
 
 
 def compute_metrics(reference, estimate, sample_rate: int = 44_100, max_lag: int = MAX_LAG) -> MetricResult:

@@ -27,7 +27,7 @@ import torch
 from tqcodec.streaming import in_modules, traced_module_path
 
 from ...calibration import chunks_covering, stream_codes
-from ...snr import snr_db
+from tqcodec.metrics import snr_db
 
 logging.getLogger("torchao").setLevel(logging.ERROR)  # "Failed to load <cuda .so>" on CPU-only hosts
 
