@@ -18,7 +18,10 @@ the values, only the int8 ranges do.
 Distance to the limit: ``profiling.peak``'s matmul programs run in the same alternating rounds,
 so each section's GMAC/s is also quoted as a fraction of the runtime's peak (its int8 MACs at
 the int8 peak, its float MACs at the fp32 peak), and the LSTM against the rate of a C-row
-matmul (its recurrent step: one row per channel).
+matmul (its recurrent step: one row per channel).  Summed, these give the step's floor
+(``step_floor_ms``): the least time this decoder can take on this runtime and host, in the
+export's precision and all int8, so a speed goal below it is shown to need a smaller decoder
+or faster kernels rather than a better export.
 
 Channels: ``--channels 2`` times the stereo decoder (one call decodes both channels; its RTF
 is per second of stereo audio); ``--channels 1,2`` times mono and stereo in the same rounds
