@@ -24,7 +24,7 @@ import numpy as np
 
 MAX_CONCEAL_FRAMES = 256  # longest gap filled with concealment (371 ms at 689 frames/s)
 FADE_SAMPLES = 256  # length of every fade-out and fade-in (5.8 ms at 44.1 kHz)
-SEEK_PREROLL_FRAMES = 64  # frames decoded and dropped before a seek target (docs/bitstream.md, "Seeking")
+SEEK_PREROLL_FRAMES = 128  # frames decoded and dropped before a seek target (docs/bitstream.md, "Seeking")
 
 DECODE, CONCEAL, RESET = "decode", "conceal", "reset"
 

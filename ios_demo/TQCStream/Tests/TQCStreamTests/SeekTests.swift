@@ -10,15 +10,15 @@ final class SeekTests: XCTestCase {
 
     func testThePlanFollowsTheSpec() throws {
         let planner = SeekPlanner(header: tq64)
-        XCTAssertEqual(planner.prerollFrames, 64)
-        // t = 1 s: f = floor(44100 / 64) = 689, k = floor((689 − 64) / 32) = 19
+        XCTAssertEqual(planner.prerollFrames, 128)
+        // t = 1 s: f = floor(44100 / 64) = 689, k = floor((689 − 128) / 32) = 17
         let plan = try planner.plan(seconds: 1)
         XCTAssertEqual(plan.targetFrame, 689)
-        XCTAssertEqual(plan.startPacket, 19)
-        XCTAssertEqual(plan.dropSamples, (689 - 19 * 32) * 64)
+        XCTAssertEqual(plan.startPacket, 17)
+        XCTAssertEqual(plan.dropSamples, (689 - 17 * 32) * 64)
         XCTAssertEqual(plan.startSample, 689 * 64)
-        XCTAssertEqual(plan.byteOffset, 52 + 19 * 369) // packet_offset: full 369-byte packets before it
-        XCTAssertEqual(plan.firstSequence, 19)
+        XCTAssertEqual(plan.byteOffset, 52 + 17 * 369) // packet_offset: full 369-byte packets before it
+        XCTAssertEqual(plan.firstSequence, 17)
         // near the start the pre-roll is what there is
         XCTAssertEqual(try planner.plan(seconds: 0), SeekPlan(targetFrame: 0, startPacket: 0, byteOffset: 52,
                                                               dropSamples: 0, hopLength: 64))
@@ -26,8 +26,8 @@ final class SeekTests: XCTestCase {
         XCTAssertEqual(early.startPacket, 0)
         XCTAssertEqual(early.dropSamples, 50 * 64)
         // exactly on a boundary: f − preroll = 3 packets
-        XCTAssertEqual(try planner.plan(targetFrame: 64 + 96).startPacket, 3)
-        XCTAssertEqual(try planner.plan(targetFrame: 64 + 96).dropSamples, 64 * 64)
+        XCTAssertEqual(try planner.plan(targetFrame: 128 + 96).startPacket, 3)
+        XCTAssertEqual(try planner.plan(targetFrame: 128 + 96).dropSamples, 128 * 64)
         // a live stream has no end; sequence numbers wrap at 2^16
         let live = try StreamHeader(channels: 1, nQ: 10, fingerprint: TestStreams.fingerprint(31), framesPerPacket: 1)
         let far = try SeekPlanner(header: live, prerollFrames: 0).plan(targetFrame: 70_000)
@@ -89,6 +89,7 @@ final class SeekTests: XCTestCase {
         XCTAssertNil(h.totalSamples)
         XCTAssertEqual(h.packetSize(), 369)
         let live = SeekPlanner(header: h)
+        let P = SeekPlanner.defaultPrerollFrames
         func refused(_ what: String, _ body: () throws -> Any) {
             XCTAssertThrowsError(try body(), "planned \(what)") { error in
                 XCTAssertEqual((error as? TQCError)?.kind, .invalidArgument, "\(what): \(error)")
@@ -103,14 +104,14 @@ final class SeekTests: XCTestCase {
         // the largest frame whose first sample f · 64 fits: planned, offsets exact
         let last = try live.plan(targetFrame: Int.max / 64)
         XCTAssertEqual(last.startSample, Int.max - 63)
-        XCTAssertEqual(last.startPacket, (Int.max / 64 - 64) / 32)
-        XCTAssertEqual(last.byteOffset, 52 + (Int.max / 64 - 64) / 32 * 369)
+        XCTAssertEqual(last.startPacket, (Int.max / 64 - P) / 32)
+        XCTAssertEqual(last.byteOffset, 52 + (Int.max / 64 - P) / 32 * 369)
         XCTAssertEqual(last.dropSamples, (Int.max / 64 - last.startPacket * 32) * 64)
         // large but valid: 10^9 s (about 32 years) into a live stream
         let far = try live.plan(seconds: 1e9)
         XCTAssertEqual(far.targetFrame, 689_062_500_000) // 10^9 · 44100 / 64
-        XCTAssertEqual(far.startPacket, (689_062_500_000 - 64) / 32)
-        XCTAssertEqual(far.byteOffset, 52 + (689_062_500_000 - 64) / 32 * 369)
+        XCTAssertEqual(far.startPacket, (689_062_500_000 - P) / 32)
+        XCTAssertEqual(far.byteOffset, 52 + (689_062_500_000 - P) / 32 * 369)
         XCTAssertEqual(far.startSample, 689_062_500_000 * 64)
         XCTAssertEqual(far.firstSequence, far.startPacket & 0xFFFF)
 
@@ -120,17 +121,17 @@ final class SeekTests: XCTestCase {
         XCTAssertEqual(dense.packetSize(), 21)
         let planner = SeekPlanner(header: dense)
         let maxPacket = (Int.max - 52) / 21 // the last packet whose offset fits
-        let edge = try planner.plan(targetFrame: maxPacket + 64)
+        let edge = try planner.plan(targetFrame: maxPacket + P)
         XCTAssertEqual(edge.startPacket, maxPacket)
         XCTAssertEqual(edge.byteOffset, 52 + maxPacket * 21)
-        XCTAssertEqual(edge.dropSamples, 64)
-        for bad in [maxPacket + 65, Int.max] {
+        XCTAssertEqual(edge.dropSamples, P)
+        for bad in [maxPacket + P + 1, Int.max] {
             refused("a seek to frame \(bad) of 21-byte packets") { try planner.plan(targetFrame: bad) }
         }
         for bad in [1e14, 1e15, 1e300, Double.greatestFiniteMagnitude] { // 1e14: frame 4.41e18 fits, its offset not
             refused("a seek to \(bad) s of 21-byte packets") { try planner.plan(seconds: bad) }
         }
-        XCTAssertEqual(try planner.plan(seconds: 1e12).byteOffset, 52 + (44_100_000_000_000_000 - 64) * 21)
+        XCTAssertEqual(try planner.plan(seconds: 1e12).byteOffset, 52 + (44_100_000_000_000_000 - P) * 21)
 
         // packetOffset itself is checked for every caller
         XCTAssertEqual(try dense.packetOffset(0), 52)

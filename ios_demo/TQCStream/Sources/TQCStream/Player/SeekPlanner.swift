@@ -11,7 +11,7 @@ import Foundation
 public struct SeekPlanner: Sendable {
     /// Frames decoded and dropped before a seek target, until the shared vectors' `policy`
     /// block says otherwise (`tqcodec/concealment.py: SEEK_PREROLL_FRAMES`).
-    public static let defaultPrerollFrames = 64
+    public static let defaultPrerollFrames = 128
 
     public let header: StreamHeader
     public let prerollFrames: Int

@@ -9,11 +9,11 @@ import org.tqcodec.stream.TqcException;
  * {@link #SEEK_PREROLL_FRAMES} frames before the target with the decoder state at its initial
  * value, and drop the audio before the target. The pre-roll lets the state settle, so the audio
  * at the target is close to a continuous decode's (docs/bitstream.md has the measured SNR:
- * 57 dB mean with 64 frames). Python's {@code tqcodec.concealment.seek_point} is the same rule.
+ * 52 dB mean with 128 frames on the shipped checkpoint). Python's {@code tqcodec.concealment.seek_point} is the same rule.
  */
 public final class SeekPlanner {
     /** Frames decoded and dropped before a seek target; the policy block of tests/vectors/manifest.json. */
-    public static final int SEEK_PREROLL_FRAMES = 64;
+    public static final int SEEK_PREROLL_FRAMES = 128;
 
     /** Where to start reading and what to drop for one seek. */
     public static final class Plan {

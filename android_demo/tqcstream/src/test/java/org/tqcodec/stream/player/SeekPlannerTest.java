@@ -71,8 +71,8 @@ public class SeekPlannerTest {
         // large but valid: 10^9 s (about 32 years) into a live stream
         SeekPlanner.Plan far = SeekPlanner.plan(live, 1e9);
         assertEquals(689_062_500_000L, far.targetFrame); // 10^9 · 44100 / 64
-        assertEquals((689_062_500_000L - 64) / 32, far.startPacket);
-        assertEquals(52 + (689_062_500_000L - 64) / 32 * 369, far.byteOffset);
+        assertEquals((689_062_500_000L - SeekPlanner.SEEK_PREROLL_FRAMES) / 32, far.startPacket);
+        assertEquals(52 + (689_062_500_000L - SeekPlanner.SEEK_PREROLL_FRAMES) / 32 * 369, far.byteOffset);
         assertEquals(689_062_500_000L * 64, far.startSample);
         assertEquals(689_062_500_000L - far.startPacket * 32, far.dropSamples / 64);
 
@@ -84,8 +84,8 @@ public class SeekPlannerTest {
             assertRefused(dense, bad);
         }
         SeekPlanner.Plan ok = SeekPlanner.plan(dense, 1e12);
-        assertEquals(44_100_000_000_000_000L - 64, ok.startPacket);
-        assertEquals(52 + (44_100_000_000_000_000L - 64) * 21, ok.byteOffset);
+        assertEquals(44_100_000_000_000_000L - SeekPlanner.SEEK_PREROLL_FRAMES, ok.startPacket);
+        assertEquals(52 + (44_100_000_000_000_000L - SeekPlanner.SEEK_PREROLL_FRAMES) * 21, ok.byteOffset);
 
         // packetOffset itself is checked for every caller
         long maxPacket = (Long.MAX_VALUE - 52) / 21; // the last packet whose offset fits

@@ -253,7 +253,7 @@ public class StereoDecodeLoopTest {
                 .codebookSize(512).totalSamples(frames * 8L).build();
         byte[] bytes = TestStreams.stream(h, TestStreams.randomCodes(h, frames, 23));
         SeekPlanner.Plan plan = SeekPlanner.plan(h, 150.5 * 8 / 44100);
-        assertEquals(10, plan.startPacket); // floor((150 - 64) / 8)
+        assertEquals((150 - SeekPlanner.SEEK_PREROLL_FRAMES) / 8, plan.startPacket); // floor((150 - preroll) / 8)
         byte[] tail = Arrays.copyOfRange(bytes, (int) plan.byteOffset, bytes.length);
         float[][] got = new float[2][];
         int[] calls = new int[2];
