@@ -240,9 +240,9 @@ def format_split(run: Split, peak: peak_mod.Peak, goal_rtf: float) -> str:
     return "\n".join(lines)
 
 
-def _lstm_floor_ms(run: Split, peak: peak_mod.Peak, dtype: str | None = None) -> float | None:
-    """The LSTM section at the runtime's rates: its recurrent MACs at the C-row matmul rate
-    (they cannot batch over frames), the rest at the peak; ``dtype`` None = the section's own."""
+def _lstm_rates(run: Split, peak: peak_mod.Peak, dtype: str | None = None):
+    """(LSTM section, dtype, the runtime's C-row rate, its peak) of that dtype (None: the
+    section's own, int8 when most of its MACs are); None when the section or a rate is missing."""
     lstm = next((p for p in run.parts if p.name == "lstm"), None)
     if lstm is None:
         return None
@@ -250,6 +250,16 @@ def _lstm_floor_ms(run: Split, peak: peak_mod.Peak, dtype: str | None = None) ->
     row_rate, best = peak.gmacs(dtype, run.channels), peak.gmacs(dtype)
     if not row_rate or not best:
         return None
+    return lstm, dtype, row_rate, best
+
+
+def _lstm_floor_ms(run: Split, peak: peak_mod.Peak, dtype: str | None = None) -> float | None:
+    """The LSTM section at the runtime's rates: its recurrent MACs at the C-row matmul rate
+    (they cannot batch over frames), the rest at the peak; ``dtype`` None = the section's own."""
+    rates = _lstm_rates(run, peak, dtype)
+    if rates is None:
+        return None
+    lstm, _, row_rate, best = rates
     rec = run.recurrent_macs
     return (rec / row_rate + (lstm.macs - rec) / best) / 1e6
 
@@ -273,11 +283,10 @@ def step_floor_ms(run: Split, peak: peak_mod.Peak, all_int8: bool = False) -> fl
 
 def _lstm_lines(run: Split, peak: peak_mod.Peak) -> list[str]:
     """The LSTM against the rate its recurrent step can reach: a C-row matmul."""
-    lstm = next((p for p in run.parts if p.name == "lstm"), None)
-    dtype = "int8" if lstm is not None and lstm.int8_share > 0.5 else "fp32"
-    row_rate, best = peak.gmacs(dtype, run.channels), peak.gmacs(dtype)
-    if lstm is None or not row_rate or not best:
+    rates = _lstm_rates(run, peak)
+    if rates is None:
         return []
+    lstm, dtype, row_rate, best = rates
     rec = run.recurrent_macs
     floor_ms = _lstm_floor_ms(run, peak)
     ms = lstm.ms_median

@@ -31,10 +31,10 @@ import numpy as np
 import torch
 
 from tqcodec.macs import chunk_macs
+from tqcodec.metrics import snr_db
 from tqcodec.streaming import in_modules, traced_module_path as module_path
 
 from ...calibration import chunks_covering, positional_step, stream_codes
-from tqcodec.metrics import snr_db
 
 logging.getLogger("torchao").setLevel(logging.ERROR)  # "Failed to load <cuda .so>" on CPU-only hosts
 

@@ -24,10 +24,10 @@ from typing import Callable, Iterable
 import numpy as np
 import torch
 
+from tqcodec.metrics import snr_db
 from tqcodec.streaming import in_modules, traced_module_path
 
 from ...calibration import chunks_covering, stream_codes
-from tqcodec.metrics import snr_db
 
 logging.getLogger("torchao").setLevel(logging.ERROR)  # "Failed to load <cuda .so>" on CPU-only hosts
 

@@ -16,12 +16,12 @@ import numpy as np
 
 from tqcodec.atomic import atomic_path
 from tqcodec.macs import chunk_macs
+from tqcodec.metrics import snr_db
 
 from ...calibration import calibration_part, chunks_covering, positional_step, stream_codes
 from ...pipeline import (ExportJob, ExportResult, Sources, artifact_stem, finish, manifest_path_for, prepare,
                          quantization_record, verify_artifact)
 from ...sensitivity import conv_linear_candidates, layer_gains, sensitivity_record
-from tqcodec.metrics import snr_db
 from .graph import export_onnx
 from .file_macs import read
 from .quantizer import MAC_OPS, quantize
